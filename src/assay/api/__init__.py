@@ -1,0 +1,1 @@
+"""The HTTP API: one FastAPI application that mounts each domain's router."""

@@ -1,0 +1,36 @@
+"""``create_app(settings)``: the one FastAPI application, built on demand, never at import."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+import assay
+from assay.api import health
+from assay.api.problems import install_api_handlers
+from assay.core.config import Settings
+from assay.domains import load_job_handlers, load_models
+from assay.runtime import Runtime
+
+
+def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the API, the gateway and the web UI on one runtime."""
+    from assay.core.jobs import api as jobs_api
+    from assay.identity import api as identity_api
+    from assay.web import app as web_app
+
+    load_models()
+    load_job_handlers()
+    runtime = runtime or Runtime.build(settings)
+    app = FastAPI(
+        title="Assay",
+        version=assay.__version__,
+        summary="Pre-release review of frontier AI models and an AI cybersecurity clearinghouse.",
+    )
+    app.state.runtime = runtime
+    install_api_handlers(app, html_handler=web_app.render_error_page)
+    health.install_metrics(app)
+    app.include_router(health.router)
+    app.include_router(identity_api.router)
+    app.include_router(jobs_api.router)
+    web_app.mount(app, runtime)
+    return app

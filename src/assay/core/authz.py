@@ -1,0 +1,196 @@
+"""The one authorization module.
+
+Every service function asks ``authorize(actor, permission, obj)`` before it reads or
+writes; no route, command or page decides on its own. Another organization's object is
+reported as not found, so its existence does not leak; a visible object that the actor
+may not act on is forbidden. A permission without a rule is denied.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy import ColumnElement, and_, false, true
+from sqlalchemy.orm import InstrumentedAttribute
+
+from assay.core.errors import Forbidden, NotFound
+
+
+class OrgKind(StrEnum):
+    DEVELOPER = "developer"
+    AGENCY = "agency"
+    CLEARINGHOUSE = "clearinghouse"
+    VENDOR = "vendor"
+    OPERATOR = "operator"
+    REPORTER = "reporter"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MEMBER = "member"
+    VIEWER = "viewer"
+
+
+_ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2}
+
+
+class Permission(StrEnum):
+    """Every permission, as ``scope:resource:action``."""
+
+    ORG_READ = "identity:org:read"
+    ORG_CREATE = "identity:org:create"
+    USER_READ = "identity:user:read"
+    USER_CREATE = "identity:user:create"
+    TOKEN_READ = "identity:token:read"
+    TOKEN_CREATE = "identity:token:create"
+    TOKEN_REVOKE = "identity:token:revoke"
+    AUDIT_READ = "core:audit:read"
+    JOB_READ = "core:job:read"
+    JOB_CREATE = "core:job:create"
+    JOB_CANCEL = "core:job:cancel"
+
+
+ALL_SCOPES: frozenset[str] = frozenset({"*"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user, with the organization and role they act in."""
+
+    user_id: uuid.UUID
+    email: str
+    org_id: uuid.UUID
+    org_kind: OrgKind
+    role: Role
+    is_instance_admin: bool = False
+    scopes: frozenset[str] = field(default=ALL_SCOPES)
+    """Patterns of permissions a token may use (``identity:*``); web and CLI have ``*``."""
+
+    def at_least(self, role: Role) -> bool:
+        return _ROLE_RANK[self.role] >= _ROLE_RANK[role]
+
+    def has_scope(self, permission: Permission) -> bool:
+        return any(fnmatch.fnmatchcase(permission.value, p) for p in self.scopes)
+
+
+@runtime_checkable
+class OrgOwned(Protocol):
+    """An object that belongs to one organization."""
+
+    @property
+    def owner_org_id(self) -> uuid.UUID: ...
+
+
+Predicate = Callable[[Actor, Any], bool]
+
+
+@dataclass(frozen=True)
+class OwnerColumns:
+    """The columns of a table that say whose a row is, for filtering lists."""
+
+    org: ColumnElement[Any] | InstrumentedAttribute[Any]
+    user: ColumnElement[Any] | InstrumentedAttribute[Any] | None = None
+
+
+Where = Callable[[Actor, OwnerColumns], ColumnElement[bool]]
+
+
+def _where_own_org(actor: Actor, cols: OwnerColumns) -> ColumnElement[bool]:
+    return true() if actor.is_instance_admin else cols.org == actor.org_id
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may see an object, and who may act on it; ``where`` is ``sees`` in SQL, for lists."""
+
+    sees: Predicate
+    may: Predicate
+    where: Where = _where_own_org
+
+
+def _own_org(actor: Actor, obj: Any) -> bool:
+    return actor.is_instance_admin or (obj is not None and obj.owner_org_id == actor.org_id)
+
+
+def _anyone(_actor: Actor, _obj: Any) -> bool:
+    return True
+
+
+def _instance_admin(actor: Actor, _obj: Any) -> bool:
+    return actor.is_instance_admin
+
+
+def _org_admin(actor: Actor, _obj: Any) -> bool:
+    return actor.is_instance_admin or actor.at_least(Role.ADMIN)
+
+
+def _member(actor: Actor, _obj: Any) -> bool:
+    return actor.is_instance_admin or actor.at_least(Role.MEMBER)
+
+
+def _self_or_org_admin(actor: Actor, obj: Any) -> bool:
+    return _org_admin(actor, obj) or getattr(obj, "user_id", None) == actor.user_id
+
+
+def _sees_token(actor: Actor, obj: Any) -> bool:
+    return _own_org(actor, obj) and _self_or_org_admin(actor, obj)
+
+
+def _where_token(actor: Actor, cols: OwnerColumns) -> ColumnElement[bool]:
+    if actor.is_instance_admin:
+        return true()
+    if actor.at_least(Role.ADMIN) or cols.user is None:
+        return cols.org == actor.org_id
+    return and_(cols.org == actor.org_id, cols.user == actor.user_id)
+
+
+def _where_nothing(actor: Actor, _cols: OwnerColumns) -> ColumnElement[bool]:
+    return true() if actor.is_instance_admin else false()
+
+
+RULES: dict[Permission, Rule] = {
+    Permission.ORG_READ: Rule(sees=_own_org, may=_anyone),
+    Permission.ORG_CREATE: Rule(sees=_own_org, may=_instance_admin),
+    Permission.USER_READ: Rule(sees=_own_org, may=_anyone),
+    Permission.USER_CREATE: Rule(sees=_own_org, may=_org_admin),
+    Permission.TOKEN_READ: Rule(sees=_sees_token, may=_anyone, where=_where_token),
+    Permission.TOKEN_CREATE: Rule(sees=_own_org, may=_anyone),
+    Permission.TOKEN_REVOKE: Rule(sees=_sees_token, may=_self_or_org_admin),
+    Permission.AUDIT_READ: Rule(sees=_instance_admin, may=_instance_admin, where=_where_nothing),
+    Permission.JOB_READ: Rule(sees=_own_org, may=_anyone),
+    Permission.JOB_CREATE: Rule(sees=_own_org, may=_member),
+    Permission.JOB_CANCEL: Rule(sees=_own_org, may=_member),
+}
+
+
+def authorize(actor: Actor, permission: Permission, obj: Any = None) -> None:
+    """Raise NotFound when ``obj`` is not visible to ``actor``; Forbidden when the action is not
+    allowed; return when it is. ``obj`` is None for actions on a collection (create, list)."""
+    rule = RULES.get(permission)
+    if rule is None:
+        raise Forbidden(f"no rule grants {permission.value}")
+    if obj is not None and not rule.sees(actor, obj):
+        raise NotFound(f"no such {permission.value.split(':')[1]}")
+    if not actor.has_scope(permission):
+        raise Forbidden(f"this token's scopes do not include {permission.value}")
+    if not rule.may(actor, obj):
+        raise Forbidden(f"{actor.email} ({actor.role.value}) may not {permission.value}")
+
+
+def visible_filter(
+    actor: Actor, permission: Permission, columns: OwnerColumns
+) -> ColumnElement[bool]:
+    """The SQL condition that keeps a list to what ``actor`` may see under ``permission``.
+
+    It checks the token's scope first, so a list needs no separate check."""
+    rule = RULES.get(permission)
+    if rule is None:
+        raise Forbidden(f"no rule grants {permission.value}")
+    if not actor.has_scope(permission):
+        raise Forbidden(f"this token's scopes do not include {permission.value}")
+    return rule.where(actor, columns)

@@ -1,0 +1,1 @@
+"""Placeholder: built-in job handlers are being built."""

@@ -1,0 +1,34 @@
+"""The composition root: the one place that knows every domain package.
+
+Alembic, the API, the CLI and the worker call these, so a new domain is wired in here
+and nowhere else.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from sqlalchemy import MetaData
+
+from assay.core.db import Base
+
+MODEL_MODULES = (
+    "assay.core.audit",
+    "assay.core.jobs.models",
+    "assay.identity.models",
+)
+
+JOB_MODULES = ("assay.core.jobs.builtin",)
+
+
+def load_models() -> MetaData:
+    """Import every table so that ``Base.metadata`` is complete."""
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+    return Base.metadata
+
+
+def load_job_handlers() -> None:
+    """Import every module that registers job handlers."""
+    for name in JOB_MODULES:
+        importlib.import_module(name)
