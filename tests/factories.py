@@ -15,7 +15,9 @@ PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
 
 
-def make_org(session: Session, clock: Clock, kind: OrgKind, name: str | None = None) -> Organization:
+def make_org(
+    session: Session, clock: Clock, kind: OrgKind, name: str | None = None
+) -> Organization:
     n = next(_counter)
     return identity.create_organization(
         session, actor=None, clock=clock, name=name or f"{kind.value.title()} Org {n}", kind=kind
@@ -49,7 +51,9 @@ def actor(user: User) -> Actor:
     return identity.actor_for(user)
 
 
-def bearer(session: Session, clock: Clock, user: User, scopes: list[str] | None = None) -> dict[str, str]:
+def bearer(
+    session: Session, clock: Clock, user: User, scopes: list[str] | None = None
+) -> dict[str, str]:
     """Authorization headers with a fresh token for ``user``."""
     issued = identity.create_token(
         session, actor=identity.actor_for(user), clock=clock, name="test", scopes=scopes or ["*"]

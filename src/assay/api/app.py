@@ -8,16 +8,15 @@ import assay
 from assay.api import health
 from assay.api.problems import install_api_handlers
 from assay.core.config import Settings
+from assay.core.jobs import api as jobs_api
 from assay.domains import load_job_handlers, load_models
+from assay.identity import api as identity_api
 from assay.runtime import Runtime
+from assay.web import app as web_app
 
 
 def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
     """Build the API, the gateway and the web UI on one runtime."""
-    from assay.core.jobs import api as jobs_api
-    from assay.identity import api as identity_api
-    from assay.web import app as web_app
-
     load_models()
     load_job_handlers()
     runtime = runtime or Runtime.build(settings)

@@ -35,9 +35,7 @@ def me(actor: CurrentActor, session: SessionDep) -> Me:
 
 @router.get("/orgs")
 def list_orgs(actor: CurrentActor, session: SessionDep, page: PageDep) -> PageOut[OrgPublic]:
-    result = service.list_organizations(
-        session, actor=actor, limit=page.limit, offset=page.offset
-    )
+    result = service.list_organizations(session, actor=actor, limit=page.limit, offset=page.offset)
     return PageOut[OrgPublic](
         items=[OrgPublic.model_validate(o) for o in result.items],
         total=result.total,

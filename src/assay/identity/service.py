@@ -90,6 +90,18 @@ def get_organization(session: Session, *, actor: Actor, org_id: uuid.UUID) -> Or
     return org
 
 
+def find_organization(session: Session, *, actor: Actor, ref: str) -> Organization:
+    """An organization by id or exact name, as the actor may see it."""
+    try:
+        org = session.get(Organization, uuid.UUID(ref))
+    except ValueError:
+        org = session.scalar(select(Organization).where(Organization.name == ref.strip()))
+    if org is None:
+        raise NotFound(f"no organization {ref!r}")
+    authorize(actor, Permission.ORG_READ, org)
+    return org
+
+
 def list_organizations(
     session: Session, *, actor: Actor, limit: int = 50, offset: int = 0
 ) -> Page[Organization]:

@@ -10,7 +10,9 @@ from assay.core.clock import FrozenClock
 from tests.factories import bearer, make_org, make_user
 
 
-def test_me_answers_who_the_token_is(client: TestClient, session: Session, clock: FrozenClock) -> None:
+def test_me_answers_who_the_token_is(
+    client: TestClient, session: Session, clock: FrozenClock
+) -> None:
     org = make_org(session, clock, OrgKind.AGENCY)
     user = make_user(session, clock, org, Role.MEMBER)
     response = client.get("/api/me", headers=bearer(session, clock, user))

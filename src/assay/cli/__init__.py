@@ -1,0 +1,1 @@
+"""The command line: one Typer application that mounts each domain's commands."""

@@ -1,0 +1,9 @@
+"""Instance commands: init, serve, demo, audit verify."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    return None
