@@ -45,6 +45,11 @@ class CliState:
             self._runtime = Runtime.build(self.settings)
         return self._runtime
 
+    def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.db.dispose()
+            self._runtime = None
+
     @contextmanager
     def unit_of_work(self) -> Iterator[tuple[Session, Actor]]:
         """One transaction, and the acting user loaded in it."""

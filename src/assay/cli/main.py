@@ -13,7 +13,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 from typer.exceptions import TyperException
 
-from assay.cli import admin, identity, jobs
+from assay.cli import admin, demo, identity, jobs
 from assay.cli.context import state
 from assay.core.errors import AssayError
 
@@ -36,10 +36,13 @@ def root(
     ] = None,
 ) -> None:
     """Assay's command line. Settings come from ASSAY_* variables (docs/configuration.md)."""
-    state(ctx).as_email = as_email
+    st = state(ctx)
+    st.as_email = as_email
+    ctx.call_on_close(st.close)
 
 
 admin.register(app)
+app.command("demo")(demo.demo)
 identity.register(app)
 jobs.register(app)
 

@@ -1,0 +1,87 @@
+"""``assay demo``: a fresh instance with the order's organizations, its main job, and the UI."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from assay.cli.admin import run_server
+from assay.cli.context import CliState, console, state
+from assay.core.instance import prepare
+from assay.demo import seed as demo_seed
+from assay.demo.setup import demo_settings, reset_data_dir
+from assay.runtime import Runtime
+
+JOB_DEADLINE_SECONDS = 120
+
+
+def demo(
+    ctx: typer.Context,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Set everything up, run the job, and exit.")
+    ] = False,
+) -> None:
+    """Create or reset the demo data dir, seed the order's organizations, run the main job,
+    and serve the UI at http://127.0.0.1:8000."""
+    st = state(ctx)
+    settings = demo_settings(st.settings)
+    if st.settings.database_url:
+        console.print("note: the demo uses its own SQLite database, not ASSAY_DATABASE_URL")
+    reset_data_dir(settings)
+    prepare(settings).dispose()
+    runtime = Runtime.build(settings)
+    with runtime.db.transaction() as session:
+        creds = demo_seed.seed(session, clock=runtime.clock)
+    _show_credentials(creds, settings.data_dir / "demo-credentials.txt")
+    _run_main_job(runtime)
+    if no_serve:
+        runtime.db.dispose()
+        console.print("demo ready; `assay serve` (with the same ASSAY_DATA_DIR) serves it")
+        return
+    run_server(CliState(as_email=st.as_email, _settings=settings, _runtime=runtime))
+
+
+def _show_credentials(creds: list[demo_seed.Credential], path: Path) -> None:
+    table = Table("organization", "kind", "e-mail", "role", "password", title="Demo users")
+    for c in creds:
+        table.add_row(c.org, c.kind, c.email, c.role, c.password)
+    console.print(table)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.writelines(f"{c.email}\t{c.password}\t{c.role}\t{c.org}\n" for c in creds)
+    console.print(f"(also written to {path}, readable only by you)")
+
+
+def _run_main_job(runtime: Runtime) -> None:
+    """Run the audit-chain verification through the real queue and an in-process worker."""
+    from assay.core.jobs import service as jobs
+    from assay.core.jobs.worker import EmbeddedWorker
+    from assay.identity import service as identity
+
+    with runtime.db.transaction() as session:
+        admin = identity.actor_for(identity.instance_admin(session))
+        job = jobs.enqueue_job(
+            session, actor=admin, clock=runtime.clock, kind="core.audit_verify", params={}
+        )
+        job_id = job.id
+    worker = EmbeddedWorker(runtime)
+    worker.start()
+    try:
+        deadline = time.monotonic() + JOB_DEADLINE_SECONDS
+        while time.monotonic() < deadline:
+            with runtime.db.transaction() as session:
+                current = jobs.get_job(session, actor=admin, job_id=job_id)
+                status, result = current.status.value, current.result
+            if status in {"succeeded", "failed", "cancelled"}:
+                break
+            time.sleep(0.2)
+    finally:
+        worker.stop()
+    console.print(f"main job core.audit_verify: {status} {result or ''}")
+    if status != "succeeded":
+        raise typer.Exit(1)

@@ -1,0 +1,80 @@
+"""The one authorization module: every permission has a rule, and the rules deny outsiders."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from assay.core.authz import RULES, Actor, OrgKind, Permission, Role, authorize
+from assay.core.errors import Forbidden, NotFound
+
+
+class Thing:
+    def __init__(self, org_id: uuid.UUID, user_id: uuid.UUID | None = None) -> None:
+        self.owner_org_id = org_id
+        self.user_id = user_id
+
+
+def make_actor(
+    role: Role = Role.MEMBER, *, admin: bool = False, scopes: frozenset[str] = frozenset({"*"})
+) -> Actor:
+    return Actor(
+        user_id=uuid.uuid4(),
+        email="someone@example.org",
+        org_id=uuid.uuid4(),
+        org_kind=OrgKind.AGENCY,
+        role=role,
+        is_instance_admin=admin,
+        scopes=scopes,
+    )
+
+
+def test_every_permission_has_a_rule() -> None:
+    assert set(RULES) == set(Permission)
+
+
+def test_permissions_are_scope_resource_action() -> None:
+    for permission in Permission:
+        assert len(permission.value.split(":")) == 3, permission
+
+
+@pytest.mark.parametrize("permission", list(Permission))
+def test_another_orgs_object_is_not_found(permission: Permission) -> None:
+    """Every rule: a user of another organization (even its admin) cannot see the object."""
+    outsider = make_actor(Role.ADMIN)
+    with pytest.raises(NotFound):
+        authorize(outsider, permission, Thing(uuid.uuid4(), outsider.user_id))
+
+
+@pytest.mark.parametrize("permission", list(Permission))
+def test_the_instance_admin_is_allowed_everything(permission: Permission) -> None:
+    authorize(make_actor(Role.ADMIN, admin=True), permission, Thing(uuid.uuid4()))
+
+
+def test_a_visible_object_without_the_right_is_forbidden() -> None:
+    viewer = make_actor(Role.VIEWER)
+    with pytest.raises(Forbidden):
+        authorize(viewer, Permission.USER_CREATE, Thing(viewer.org_id))
+    member = make_actor(Role.MEMBER)
+    with pytest.raises(Forbidden):
+        authorize(member, Permission.ORG_CREATE)
+
+
+def test_an_org_admin_may_create_users_in_their_org() -> None:
+    admin = make_actor(Role.ADMIN)
+    authorize(admin, Permission.USER_CREATE, Thing(admin.org_id))
+
+
+def test_a_member_sees_only_their_own_tokens() -> None:
+    member = make_actor(Role.MEMBER)
+    authorize(member, Permission.TOKEN_READ, Thing(member.org_id, member.user_id))
+    with pytest.raises(NotFound):
+        authorize(member, Permission.TOKEN_READ, Thing(member.org_id, uuid.uuid4()))
+
+
+def test_a_token_is_limited_to_its_scopes() -> None:
+    limited = make_actor(Role.ADMIN, scopes=frozenset({"identity:org:*"}))
+    authorize(limited, Permission.ORG_READ, Thing(limited.org_id))
+    with pytest.raises(Forbidden):
+        authorize(limited, Permission.USER_READ, Thing(limited.org_id))
