@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,25 +34,36 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PG_URL_ENV = "ASSAY_TEST_DATABASE_URL"
 
 
-def _reset_postgres(engine: Engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+@contextmanager
+def _scratch_postgres_database(base_url: str, prefix: str) -> Iterator[str]:
+    """A new database on the server of ``base_url``, dropped afterwards, so concurrent test
+    runs on one server never share state."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     load_models()
     load_job_handlers()
-    url = os.environ.get(PG_URL_ENV)
-    if url:
+    base = os.environ.get(PG_URL_ENV)
+    with ExitStack() as stack:
+        if base:
+            url = stack.enter_context(_scratch_postgres_database(base, "assay_s"))
+        else:
+            url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         engine = create_db_engine(url)
-        _reset_postgres(engine)
-    else:
-        engine = create_db_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}")
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
+        migrate.upgrade(engine)
+        yield engine
+        engine.dispose()
 
 
 class RollbackDatabase(Database):
@@ -116,13 +128,5 @@ def fresh_database_url(tmp_path: Path) -> Iterator[str]:
     if not base:
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    name = f"assay_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with _scratch_postgres_database(base, "assay_t") as url:
+        yield url
