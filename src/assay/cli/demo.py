@@ -61,16 +61,24 @@ def _run_main_job(runtime: Runtime) -> None:
     """Run the audit-chain verification through the real queue and an in-process worker."""
     from assay.core.jobs import service as jobs
     from assay.core.jobs.worker import EmbeddedWorker
+    from assay.domains import load_job_handlers
     from assay.identity import service as identity
 
+    load_job_handlers()
+    worker = EmbeddedWorker(runtime)
     with runtime.db.transaction() as session:
         admin = identity.actor_for(identity.instance_admin(session))
         job = jobs.enqueue_job(
-            session, actor=admin, clock=runtime.clock, kind="core.audit_verify", params={}
+            session,
+            actor=admin,
+            clock=runtime.clock,
+            queue=worker.queue,
+            kind="core.audit_verify",
+            params={},
         )
         job_id = job.id
-    worker = EmbeddedWorker(runtime)
     worker.start()
+    status, result = "queued", None
     try:
         deadline = time.monotonic() + JOB_DEADLINE_SECONDS
         while time.monotonic() < deadline:
