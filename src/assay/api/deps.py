@@ -15,6 +15,7 @@ from assay.identity import service as identity
 from assay.runtime import Runtime
 
 T = TypeVar("T")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -25,9 +26,9 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
     """One transaction per request: committed when the route returns, rolled back on error."""
-    with runtime.db.transaction() as session:
+    with runtime.db.transaction(write=request.method not in SAFE_METHODS) as session:
         yield session
 
 

@@ -44,7 +44,7 @@ def init(
     typer.echo(f"data dir {settings.data_dir.resolve()}; schema is current")
     password = os.environ.get("ASSAY_ADMIN_PASSWORD") or secrets.token_urlsafe(15)
     try:
-        with db.transaction() as session:
+        with db.transaction(write=True) as session:
             installation = identity.initialize_instance(
                 session,
                 clock=SystemClock(),

@@ -51,10 +51,10 @@ class CliState:
             self._runtime = None
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[tuple[Session, Actor]]:
-        """One transaction, and the acting user loaded in it."""
+    def unit_of_work(self, *, write: bool = False) -> Iterator[tuple[Session, Actor]]:
+        """One transaction, and the acting user loaded in it; ``write`` when it will write."""
         runtime = self.runtime()
-        with runtime.db.transaction() as session:
+        with runtime.db.transaction(write=write) as session:
             user = (
                 identity.user_by_email(session, self.as_email)
                 if self.as_email

@@ -35,7 +35,7 @@ def demo(
     reset_data_dir(settings)
     prepare(settings).dispose()
     runtime = Runtime.build(settings)
-    with runtime.db.transaction() as session:
+    with runtime.db.transaction(write=True) as session:
         creds = demo_seed.seed(session, clock=runtime.clock)
     _show_credentials(creds, settings.data_dir / "demo-credentials.txt")
     _run_main_job(runtime)
@@ -66,7 +66,7 @@ def _run_main_job(runtime: Runtime) -> None:
 
     load_job_handlers()
     worker = EmbeddedWorker(runtime)
-    with runtime.db.transaction() as session:
+    with runtime.db.transaction(write=True) as session:
         admin = identity.actor_for(identity.instance_admin(session))
         job = jobs.enqueue_job(
             session,

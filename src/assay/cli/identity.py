@@ -35,7 +35,7 @@ def org_create(
 ) -> None:
     """Register an organization (instance admins only)."""
     st = state(ctx)
-    with st.unit_of_work() as (session, actor):
+    with st.unit_of_work(write=True) as (session, actor):
         org = service.create_organization(
             session, actor=actor, clock=st.runtime().clock, name=name, kind=kind
         )
@@ -74,7 +74,7 @@ def user_create(
     st = state(ctx)
     if not password:
         raise typer.BadParameter("give --password or set ASSAY_NEW_USER_PASSWORD")
-    with st.unit_of_work() as (session, actor):
+    with st.unit_of_work(write=True) as (session, actor):
         org_id = service.find_organization(session, actor=actor, ref=org).id
         user = service.create_user(
             session,
@@ -113,7 +113,7 @@ def token_create(
 ) -> None:
     """Issue an API token for the acting user. The token is printed this once."""
     st = state(ctx)
-    with st.unit_of_work() as (session, actor):
+    with st.unit_of_work(write=True) as (session, actor):
         issued = service.create_token(
             session,
             actor=actor,

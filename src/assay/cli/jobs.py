@@ -105,7 +105,7 @@ def jobs_show(ctx: typer.Context, job_id: JobIdArg, as_json: JsonOpt = False) ->
 def jobs_cancel(ctx: typer.Context, job_id: JobIdArg, as_json: JsonOpt = False) -> None:
     """Cancel a job: a queued one at once, a running one at its next checkpoint."""
     st = state(ctx)
-    with st.unit_of_work() as (session, actor):
+    with st.unit_of_work(write=True) as (session, actor):
         job = service.cancel_job(session, actor=actor, clock=st.runtime().clock, job_id=job_id)
         out = JobPublic.model_validate(job)
     _show(out, as_json)
@@ -126,7 +126,7 @@ def jobs_run_diagnostic(
     runtime = st.runtime()
     queue = HueyJobQueue(runtime)
     try:
-        with st.unit_of_work() as (session, actor):
+        with st.unit_of_work(write=True) as (session, actor):
             job = service.enqueue_job(
                 session,
                 actor=actor,

@@ -137,12 +137,12 @@ def record_event(
 
 
 @dataclass(frozen=True)
-class _HeadState:
+class HeadState:
     seq: int
     hash: str
 
 
-def _advance_head(session: Session) -> _HeadState:
+def _advance_head(session: Session) -> HeadState:
     """Take the next sequence number. The UPDATE takes the write lock before the read."""
     result = session.execute(
         update(AuditHead)
@@ -153,8 +153,8 @@ def _advance_head(session: Session) -> _HeadState:
     if result is None:
         session.add(AuditHead(id=_HEAD_ID, seq=1, hash=GENESIS_HASH))
         session.flush()
-        return _HeadState(seq=1, hash=GENESIS_HASH)
-    return _HeadState(seq=result.seq, hash=result.hash)
+        return HeadState(seq=1, hash=GENESIS_HASH)
+    return HeadState(seq=result.seq, hash=result.hash)
 
 
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
@@ -174,12 +174,17 @@ class VerifyResult:
     reason: str | None = None
 
 
-def iter_events(session: Session, batch: int = 1000) -> Iterator[AuditEvent]:
+def iter_events(
+    session: Session, *, upto: int | None = None, batch: int = 1000
+) -> Iterator[AuditEvent]:
+    """Events in order, in batches; ``upto`` stops at a sequence number (the head once read),
+    so that events appended while a verification runs are not mistaken for a broken tail."""
     last = 0
     while True:
-        rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
-        ).all()
+        stmt = select(AuditEvent).where(AuditEvent.seq > last)
+        if upto is not None:
+            stmt = stmt.where(AuditEvent.seq <= upto)
+        rows = session.scalars(stmt.order_by(AuditEvent.seq).limit(batch)).all()
         if not rows:
             return
         yield from rows
@@ -187,7 +192,7 @@ def iter_events(session: Session, batch: int = 1000) -> Iterator[AuditEvent]:
         session.expunge_all()
 
 
-def verify_events(events: Iterable[AuditEvent], head: _HeadState | None) -> VerifyResult:
+def verify_events(events: Iterable[AuditEvent], head: HeadState | None) -> VerifyResult:
     """Check each event's own hash, its link to the one before, and the head against the tail."""
     prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
     for event in events:
@@ -195,6 +200,8 @@ def verify_events(events: Iterable[AuditEvent], head: _HeadState | None) -> Veri
         if bad:
             return VerifyResult(False, checked, event.seq, str(event.id), bad)
         prev_hash, expected_seq, checked = event.hash, event.seq + 1, checked + 1
+    if head is None and checked:
+        return VerifyResult(False, checked, 1, None, "the chain's head record is missing")
     if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
         return VerifyResult(
             False,
@@ -221,6 +228,11 @@ def verify_chain(session: Session, *, actor: Actor | None) -> VerifyResult:
     """Verify the whole log. ``actor`` None means the operator at the console (``assay audit``)."""
     if actor is not None:
         authorize(actor, Permission.AUDIT_READ)
-    head_row = session.get(AuditHead, _HEAD_ID)
-    head = _HeadState(head_row.seq, head_row.hash) if head_row else None
-    return verify_events(iter_events(session), head)
+    head = read_head(session)
+    return verify_events(iter_events(session, upto=head.seq if head else None), head)
+
+
+def read_head(session: Session) -> HeadState | None:
+    """The newest event's sequence number and hash, or None before the first event."""
+    row = session.get(AuditHead, _HEAD_ID)
+    return HeadState(row.seq, row.hash) if row else None

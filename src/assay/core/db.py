@@ -1,8 +1,8 @@
 """The database: one declarative Base, engine set-up for SQLite and PostgreSQL, sessions.
 
 SQLite runs with WAL, foreign keys and a busy timeout. pysqlite's own transaction
-handling is switched off so that SQLAlchemy emits BEGIN itself: without that, SAVEPOINTs
-and the serialisation that the audit chain relies on do not work.
+handling is switched off so that SQLAlchemy emits BEGIN (IMMEDIATE) itself: without that,
+SAVEPOINTs and the serialisation that the audit chain relies on do not work.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.types import TypeDecorator
 
 from assay.core.clock import ensure_utc
+
+IMMEDIATE_OPTION = "assay_sqlite_immediate"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -86,7 +88,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A writing unit of work asks for IMMEDIATE, which takes the write lock at BEGIN,
+        # waiting up to busy_timeout. A deferred transaction that reads and then writes fails
+        # at once with "database is locked" if another connection committed in between, and
+        # every unit of work reads (the acting user) before it writes. Readers stay deferred,
+        # so they never wait, and a reader may open a writer inside it without deadlock.
+        immediate = connection.get_execution_options().get(IMMEDIATE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Database:
@@ -108,9 +116,14 @@ class Database:
         return self._factory()
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session whose work is committed at the end, or rolled back on any error."""
+    def transaction(self, *, write: bool = False) -> Iterator[Session]:
+        """A session whose work is committed at the end, or rolled back on any error.
+
+        ``write=True`` says the unit of work will write: on SQLite it then takes the write
+        lock up front (BEGIN IMMEDIATE) instead of failing when it first writes."""
         with self.session() as session:
+            if write:
+                session.connection(execution_options={IMMEDIATE_OPTION: True})
             try:
                 yield session
                 session.commit()

@@ -62,7 +62,7 @@ def login(
 ) -> Response:
     settings = runtime.settings
     try:
-        with runtime.db.transaction() as session:
+        with runtime.db.transaction(write=True) as session:
             actor = identity.authenticate_password(
                 session,
                 clock=runtime.clock,
@@ -83,7 +83,7 @@ def login(
 @router.post("/logout", dependencies=[CsrfChecked])
 def logout(request: Request, runtime: RuntimeDep, actor: OptionalActor) -> Response:
     if actor is not None:
-        with runtime.db.transaction() as session:
+        with runtime.db.transaction(write=True) as session:
             identity.record_logout(session, actor=actor, clock=runtime.clock)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
@@ -129,7 +129,7 @@ def create_org(
 ) -> Response:
     try:
         body = OrgCreate.model_validate({"name": name, "kind": kind})
-        with runtime.db.transaction() as session:
+        with runtime.db.transaction(write=True) as session:
             identity.create_organization(
                 session, actor=actor, clock=runtime.clock, name=body.name, kind=body.kind
             )
@@ -194,7 +194,7 @@ def create_user(
                 "password": password,
             }
         )
-        with runtime.db.transaction() as session:
+        with runtime.db.transaction(write=True) as session:
             identity.create_user(
                 session,
                 actor=actor,

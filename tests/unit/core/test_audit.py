@@ -101,3 +101,26 @@ def test_only_an_instance_admin_may_read_the_log(session: Session, clock: Frozen
         verify_chain(session, actor=actor(org_admin))
     root = make_user(session, clock, org, Role.ADMIN, instance_admin=True)
     assert verify_chain(session, actor=actor(root)).ok
+
+
+def test_a_deleted_head_is_caught(session: Session, clock: FrozenClock) -> None:
+    from assay.core.audit import AuditHead
+
+    _append(session, clock, 2)
+    session.execute(delete(AuditHead))
+    session.expire_all()
+    result = verify_chain(session, actor=None)
+    assert not result.ok and "head" in (result.reason or "")
+
+
+def test_events_appended_after_the_head_was_read_are_not_a_broken_tail(
+    session: Session, clock: FrozenClock
+) -> None:
+    from assay.core.audit import iter_events, read_head, verify_events
+
+    _append(session, clock, 3)
+    head = read_head(session)
+    assert head is not None
+    _append(session, clock, 2)  # a concurrent writer, after the verifier read the head
+    result = verify_events(iter_events(session, upto=head.seq), head)
+    assert result.ok and result.checked == head.seq

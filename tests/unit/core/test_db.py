@@ -51,3 +51,39 @@ def test_ids_are_uuids_made_in_python() -> None:
             column = table.c.id
             assert column.server_default is None, table.name
             assert column.default is not None and column.default.is_callable, table.name
+
+
+def test_a_writing_unit_of_work_survives_a_commit_between_its_read_and_write(
+    tmp_path: Path,
+) -> None:
+    """On SQLite a deferred read-then-write fails with "database is locked" when another
+    connection commits in between; ``transaction(write=True)`` takes the lock up front."""
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    from assay.core.db import Database
+
+    db = Database.from_url(f"sqlite:///{tmp_path / 'lock.db'}")
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+
+    def other_writer() -> None:
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+
+    with pytest.raises(OperationalError, match="locked"), db.transaction() as session:
+        session.execute(text("SELECT count(*) FROM t")).scalar()
+        other_writer()
+        session.execute(text("INSERT INTO t VALUES (1)"))
+
+    with db.transaction(write=True) as session:
+        session.execute(text("SELECT count(*) FROM t")).scalar()
+        waiting = threading.Thread(target=other_writer)
+        waiting.start()  # blocks on the lock until this unit of work commits
+        session.execute(text("INSERT INTO t VALUES (1)"))
+    waiting.join(timeout=15)
+    with db.transaction() as session:
+        rows = sorted(session.execute(text("SELECT x FROM t")).scalars())
+    assert rows == [1, 2, 2]
+    db.dispose()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from assay.core.audit import AuditEvent, AuditHead, _HeadState, iter_events, verify_events
+from assay.core.audit import AuditEvent, iter_events, read_head, verify_events
 from assay.core.authz import Permission
 from assay.core.jobs.context import JobContext
 from assay.core.jobs.registry import job_handler
@@ -34,13 +32,12 @@ def audit_verify(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Verify the audit log's hash chain, reporting progress as it goes. Reads only, so a
     second run simply verifies again."""
     with ctx.transaction() as session:
-        head_row = session.scalars(select(AuditHead)).first()
-        head = _HeadState(head_row.seq, head_row.hash) if head_row else None
+        head = read_head(session)
         total = head.seq if head else 0
         ctx.progress(0, total)
         # Events appended after the head was read are left to the next run: without the
         # bound, a concurrent append would look like a tail that the head does not know.
-        events = itertools.takewhile(lambda e: e.seq <= total, iter_events(session))
+        events = iter_events(session, upto=head.seq if head else None)
         result = verify_events(_reporting(ctx, events, total), head)
     ctx.progress(result.checked, total)
     return {

@@ -83,9 +83,10 @@ class JobContext:
         return self.runtime.clock
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A unit of work on the instance's database, committed when the block ends."""
-        with self.runtime.db.transaction() as session:
+    def transaction(self, *, write: bool = False) -> Iterator[Session]:
+        """A unit of work on the instance's database, committed when the block ends;
+        ``write`` when it will write (see ``Database.transaction``)."""
+        with self.runtime.db.transaction(write=write) as session:
             yield session
 
     def progress(self, done: int, total: int | None = None) -> None:
@@ -113,7 +114,7 @@ class JobContext:
 
     def _renew(self, progress: tuple[int, int | None] | None) -> None:
         settings = self.runtime.settings
-        with self.runtime.db.transaction() as session:
+        with self.runtime.db.transaction(write=True) as session:
             renewal = lease.renew(
                 session,
                 job_id=self.job_id,

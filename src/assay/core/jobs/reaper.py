@@ -71,7 +71,7 @@ def reap(runtime: JobRuntime, queue: JobQueue) -> ReapReport:
     with runtime.db.session() as session:
         candidates = _find(session, now, stale_before)
     for candidate in candidates:
-        with runtime.db.transaction() as session:
+        with runtime.db.transaction(write=True) as session:
             outcome = _settle(session, runtime.clock, candidate, now, stale_before)
         if outcome is not None:
             getattr(report, outcome).append(candidate.id)

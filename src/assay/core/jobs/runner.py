@@ -65,7 +65,7 @@ class Heartbeat:
 def run_job(runtime: JobRuntime, job_id: uuid.UUID) -> RunOutcome:
     """Claim ``job_id`` and run it to an end; what a queue delivery calls."""
     settings = runtime.settings
-    with runtime.db.transaction() as session:
+    with runtime.db.transaction(write=True) as session:
         claim = lease.claim(
             session,
             clock=runtime.clock,
@@ -133,7 +133,7 @@ def _finish(
     result: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> RunOutcome:
-    with runtime.db.transaction() as session:
+    with runtime.db.transaction(write=True) as session:
         done = lease.finish(
             session,
             clock=runtime.clock,
