@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from assay.core.authz import Actor
 from assay.core.errors import Unauthenticated
+from assay.core.pagination import Page
 from assay.identity import service as identity
 from assay.runtime import Runtime
 
@@ -61,3 +62,16 @@ class PageOut(BaseModel, Generic[T]):
     total: int = Field(description="How many items the whole list has.")
     limit: int = Field(description="The page size asked for.")
     offset: int = Field(description="How many items were skipped.")
+
+
+S = TypeVar("S", bound=BaseModel)
+
+
+def page_out(page: Page[Any], schema: type[S]) -> PageOut[S]:
+    """A service's page of rows as the API's page of ``schema``."""
+    return PageOut[schema](  # type: ignore[valid-type]
+        items=[schema.model_validate(row) for row in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+    )

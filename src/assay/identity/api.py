@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from assay.api.deps import CurrentActor, PageDep, PageOut, RuntimeDep, SessionDep
+from assay.api.deps import CurrentActor, PageDep, PageOut, RuntimeDep, SessionDep, page_out
 from assay.identity import service
 from assay.identity.schemas import (
     Me,
@@ -36,12 +36,7 @@ def me(actor: CurrentActor, session: SessionDep) -> Me:
 @router.get("/orgs")
 def list_orgs(actor: CurrentActor, session: SessionDep, page: PageDep) -> PageOut[OrgPublic]:
     result = service.list_organizations(session, actor=actor, limit=page.limit, offset=page.offset)
-    return PageOut[OrgPublic](
-        items=[OrgPublic.model_validate(o) for o in result.items],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_out(result, OrgPublic)
 
 
 @router.post("/orgs", status_code=status.HTTP_201_CREATED)
@@ -66,12 +61,7 @@ def list_users(
     result = service.list_users(
         session, actor=actor, org_id=org_id, limit=page.limit, offset=page.offset
     )
-    return PageOut[UserPublic](
-        items=[UserPublic.model_validate(u) for u in result.items],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_out(result, UserPublic)
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
@@ -99,12 +89,7 @@ def get_user(user_id: uuid.UUID, actor: CurrentActor, session: SessionDep) -> Us
 @router.get("/tokens")
 def list_tokens(actor: CurrentActor, session: SessionDep, page: PageDep) -> PageOut[TokenPublic]:
     result = service.list_tokens(session, actor=actor, limit=page.limit, offset=page.offset)
-    return PageOut[TokenPublic](
-        items=[TokenPublic.model_validate(t) for t in result.items],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_out(result, TokenPublic)
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED)

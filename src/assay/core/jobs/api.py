@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from assay.api.deps import CurrentActor, PageDep, PageOut, RuntimeDep, SessionDep
+from assay.api.deps import CurrentActor, PageDep, PageOut, RuntimeDep, SessionDep, page_out
 from assay.core.jobs import service
 from assay.core.jobs.models import JobStatus
 from assay.core.jobs.schemas import JobPublic
@@ -26,12 +26,7 @@ def list_jobs(
     result = service.list_jobs(
         session, actor=actor, status=status, kind=kind, limit=page.limit, offset=page.offset
     )
-    return PageOut[JobPublic](
-        items=[JobPublic.model_validate(j) for j in result.items],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_out(result, JobPublic)
 
 
 @router.get("/{job_id}")
