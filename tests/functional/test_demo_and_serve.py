@@ -40,6 +40,9 @@ def test_demo_sets_up_a_fresh_dir_runs_the_job_and_can_run_again(tmp_path: Path)
     creds = (data / "demo-credentials.txt").read_text().splitlines()
     assert (data / "demo-credentials.txt").stat().st_mode & 0o777 == 0o600
     emails = {line.split("\t")[0] for line in creds}
+    for line in creds:  # every credential is printed whole, never truncated
+        email, password = line.split("\t")[:2]
+        assert email in first.stdout and password in first.stdout
     assert {
         "admin@clearinghouse.demo",
         "evaluator@treasury.demo",

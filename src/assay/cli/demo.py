@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from assay.cli.admin import run_server
 from assay.cli.context import CliState, console, state
@@ -47,10 +46,10 @@ def demo(
 
 
 def _show_credentials(creds: list[demo_seed.Credential], path: Path) -> None:
-    table = Table("organization", "kind", "e-mail", "role", "password", title="Demo users")
+    # Plain lines, not a table: a narrow terminal or a pipe must never truncate a password.
+    typer.echo("Demo users (e-mail, password, role, organization):")
     for c in creds:
-        table.add_row(c.org, c.kind, c.email, c.role, c.password)
-    console.print(table)
+        typer.echo(f"  {c.email:<34} {c.password:<18} {c.role:<17} {c.org} ({c.kind})")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.writelines(f"{c.email}\t{c.password}\t{c.role}\t{c.org}\n" for c in creds)
