@@ -6,7 +6,9 @@ a bad argument exits with 2.
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from typing import Annotated
 
 import typer
@@ -74,7 +76,12 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 1)
     except SQLAlchemyError as exc:
-        _fail(f"database error: {str(exc.orig if hasattr(exc, 'orig') else exc).strip()}", 1)
+        reason = str(exc.orig if hasattr(exc, "orig") else exc).strip().splitlines()[0]
+        _fail(f"database error: {reason}", 1)
+    except Exception as exc:  # a bug: one line for the user; the traceback only on request
+        if os.environ.get("ASSAY_LOG_LEVEL", "").upper() == "DEBUG":
+            traceback.print_exc()
+        _fail(f"internal error ({type(exc).__name__}: {exc}); ASSAY_LOG_LEVEL=DEBUG shows more", 1)
     # With standalone_mode off, click returns the exit code of typer.Exit instead of exiting.
     if isinstance(result, int) and result != 0:
         sys.exit(result)

@@ -158,3 +158,14 @@ def test_audit_verify_names_reordered_events(
     db.dispose()
     code, _, err = run(capsys, "audit", "verify")
     assert code == 1 and "BROKEN at event 2" in err and "reordered" in err
+
+
+def test_an_unreachable_database_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ASSAY_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ASSAY_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("ASSAY_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    code, _, err = run(capsys, "org", "list")
+    assert code == 1
+    assert err.startswith("assay: error: database error:") and err.count("\n") == 1
