@@ -47,6 +47,12 @@ def make_user(
     )
 
 
+def make_instance_admin(session: Session, clock: Clock) -> User:
+    """An instance admin, in a clearinghouse organization of their own."""
+    org = make_org(session, clock, OrgKind.CLEARINGHOUSE)
+    return make_user(session, clock, org, Role.ADMIN, instance_admin=True)
+
+
 def actor(user: User) -> Actor:
     return identity.actor_for(user)
 

@@ -7,12 +7,11 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from assay.api.app import create_app
-from assay.core.authz import OrgKind, Role
 from assay.core.clock import FrozenClock
 from assay.core.config import Settings
 from assay.core.db import Database
 from assay.runtime import Runtime
-from tests.factories import bearer, make_org, make_user
+from tests.factories import bearer, make_instance_admin
 
 
 def test_healthz(client: TestClient) -> None:
@@ -60,13 +59,7 @@ def test_unknown_api_route_is_a_problem_document(client: TestClient) -> None:
 def test_malformed_json_body_is_a_422_problem(
     client: TestClient, session: Session, clock: FrozenClock
 ) -> None:
-    root = make_user(
-        session,
-        clock,
-        make_org(session, clock, OrgKind.CLEARINGHOUSE),
-        Role.ADMIN,
-        instance_admin=True,
-    )
+    root = make_instance_admin(session, clock)
     headers = {**bearer(session, clock, root), "content-type": "application/json"}
     response = client.post("/api/orgs", content=b"{not json", headers=headers)
     assert response.status_code == 422

@@ -12,7 +12,7 @@ from assay.core.audit import AuditEvent
 from assay.core.authz import OrgKind, Role
 from assay.core.clock import FrozenClock
 from assay.identity.models import Organization, User
-from tests.factories import PASSWORD, bearer, make_org, make_user
+from tests.factories import PASSWORD, bearer, make_instance_admin, make_org, make_user
 
 
 def _two_orgs(session: Session, clock: FrozenClock) -> tuple[User, User, User]:
@@ -107,13 +107,7 @@ def test_create_org_allow_and_deny(
     )
     assert denied.status_code == 403
     assert _count(session, Organization) == before
-    root = make_user(
-        session,
-        clock,
-        make_org(session, clock, OrgKind.CLEARINGHOUSE),
-        Role.ADMIN,
-        instance_admin=True,
-    )
+    root = make_instance_admin(session, clock)
     root_headers = bearer(session, clock, root)
     events = _count(session, AuditEvent)
     made = client.post(
@@ -127,13 +121,7 @@ def test_create_org_allow_and_deny(
 def test_create_org_bad_input_names_the_field(
     client: TestClient, session: Session, clock: FrozenClock
 ) -> None:
-    root = make_user(
-        session,
-        clock,
-        make_org(session, clock, OrgKind.CLEARINGHOUSE),
-        Role.ADMIN,
-        instance_admin=True,
-    )
+    root = make_instance_admin(session, clock)
     response = client.post(
         "/api/orgs", json={"name": "X Co", "kind": "pirate"}, headers=bearer(session, clock, root)
     )

@@ -13,7 +13,7 @@ from assay.core.authz import OrgKind, Role
 from assay.core.clock import FrozenClock
 from assay.core.config import Settings
 from assay.identity.models import Organization, User
-from tests.factories import PASSWORD, make_org, make_user
+from tests.factories import PASSWORD, make_instance_admin, make_org, make_user
 
 
 def csrf_of(html: str) -> str:
@@ -83,13 +83,7 @@ def test_login_is_rate_limited_and_unlocks_after_the_window(
 def test_a_post_without_csrf_is_refused_and_writes_nothing(
     client: TestClient, session: Session, clock: FrozenClock
 ) -> None:
-    root = make_user(
-        session,
-        clock,
-        make_org(session, clock, OrgKind.CLEARINGHOUSE),
-        Role.ADMIN,
-        instance_admin=True,
-    )
+    root = make_instance_admin(session, clock)
     login(client, root)
     before = count(session, Organization)
     for data in (
@@ -107,13 +101,7 @@ def test_a_post_without_csrf_is_refused_and_writes_nothing(
 def test_instance_admin_creates_an_org_and_others_cannot(
     client: TestClient, session: Session, clock: FrozenClock
 ) -> None:
-    root = make_user(
-        session,
-        clock,
-        make_org(session, clock, OrgKind.CLEARINGHOUSE),
-        Role.ADMIN,
-        instance_admin=True,
-    )
+    root = make_instance_admin(session, clock)
     login(client, root)
     token = csrf_of(client.get("/admin/orgs").text)
     made = client.post(
