@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -27,6 +28,7 @@ from assay.core.clock import FrozenClock
 from assay.core.config import Settings
 from assay.core.db import Database, create_db_engine
 from assay.domains import load_job_handlers, load_models
+from assay.identity import passwords
 from assay.runtime import Runtime
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -94,6 +96,16 @@ def db(engine: Engine) -> Iterator[RollbackDatabase]:
 def session(db: RollbackDatabase) -> Iterator[Session]:
     with db.session() as s:
         yield s
+
+
+@pytest.fixture(autouse=True)
+def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Still argon2id, with the smallest cost: a scenario makes five users, and at the
+    production cost (about 0.3 s a hash) that setup would dominate the suite's time. The
+    production parameters are tested in tests/unit/identity/test_passwords.py."""
+    monkeypatch.setattr(
+        passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 @pytest.fixture

@@ -16,9 +16,10 @@ MODEL_MODULES = (
     "assay.core.audit",
     "assay.core.jobs.models",
     "assay.identity.models",
+    "assay.frontier.models",
 )
 
-JOB_MODULES = ("assay.core.jobs.builtin",)
+JOB_MODULES = ("assay.core.jobs.builtin", "assay.frontier.jobs")
 
 
 def load_models() -> MetaData:

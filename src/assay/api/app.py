@@ -10,6 +10,8 @@ from assay.api.problems import install_api_handlers
 from assay.core.config import Settings
 from assay.core.jobs import api as jobs_api
 from assay.domains import load_job_handlers, load_models
+from assay.frontier import api as frontier_api
+from assay.frontier.gateway import api as gateway_api
 from assay.identity import api as identity_api
 from assay.runtime import Runtime
 from assay.web import app as web_app
@@ -21,6 +23,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     load_job_handlers()
     runtime = runtime or Runtime.build(settings)
     app = FastAPI(
+        lifespan=gateway_api.pooled_client,
         title="Assay",
         version=assay.__version__,
         summary="Pre-release review of frontier AI models and an AI cybersecurity clearinghouse.",
@@ -31,5 +34,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(health.router)
     app.include_router(identity_api.router)
     app.include_router(jobs_api.router)
+    app.include_router(frontier_api.router)
+    app.include_router(gateway_api.router)
     web_app.mount(app, runtime)
     return app

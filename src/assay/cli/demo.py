@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import secrets
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +16,7 @@ from assay.cli.context import CliState, console, state
 from assay.core.instance import prepare
 from assay.demo import seed as demo_seed
 from assay.demo.setup import demo_settings, reset_data_dir
+from assay.frontier.standin import StandinConfig, StandinServer
 from assay.runtime import Runtime
 
 JOB_DEADLINE_SECONDS = 120
@@ -24,9 +27,20 @@ def demo(
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Set everything up, run the job, and exit.")
     ] = False,
+    model_url: Annotated[
+        str | None,
+        typer.Option(
+            help="A real OpenAI-compatible base URL to review instead of the stand-in; its key "
+            "is read from ASSAY_DEMO_MODEL_API_KEY."
+        ),
+    ] = None,
+    model_name: Annotated[
+        str, typer.Option(help="The model name that --model-url expects.")
+    ] = "assay-stand-in",
 ) -> None:
     """Create or reset the demo data dir, seed the order's organizations, run the main job,
-    and serve the UI at http://127.0.0.1:8000."""
+    walk a pre-release review through the gateway, and serve the UI at
+    http://127.0.0.1:8000."""
     st = state(ctx)
     settings = demo_settings(st.settings)
     if st.settings.database_url:
@@ -38,11 +52,38 @@ def demo(
         creds = demo_seed.seed(session, clock=runtime.clock)
     _show_credentials(creds, settings.data_dir / "demo-credentials.txt")
     _run_main_job(runtime)
-    if no_serve:
-        runtime.db.dispose()
-        console.print("demo ready; `assay serve` (with the same ASSAY_DATA_DIR) serves it")
-        return
-    run_server(CliState(as_email=st.as_email, _settings=settings, _runtime=runtime))
+    with ExitStack() as stack:
+        if model_url is None:
+            key = secrets.token_urlsafe(24)
+            server = stack.enter_context(StandinServer(StandinConfig(api_key=key)))
+            url, stand_in = server.base_url, True
+        else:
+            key = os.environ.get("ASSAY_DEMO_MODEL_API_KEY", "not-needed")
+            url, stand_in = model_url, False
+        _run_review(runtime, url=url, name=model_name, key=key, stand_in=stand_in)
+        if no_serve:
+            runtime.db.dispose()
+            console.print("demo ready; `assay serve` (with the same ASSAY_DATA_DIR) serves it")
+            return
+        # The stand-in keeps running while the UI is served, so the gateway can reach it.
+        run_server(CliState(as_email=st.as_email, _settings=settings, _runtime=runtime))
+
+
+def _run_review(runtime: Runtime, *, url: str, name: str, key: str, stand_in: bool) -> None:
+    from assay.demo.review import run_review
+
+    result = run_review(runtime, model_url=url, model_name=name, api_key=key, stand_in=stand_in)
+    typer.echo("Pre-release review (a record; nothing here approves or blocks a release):")
+    typer.echo(
+        f"  model        northwind-frontier 1.0-rc1 ({result.model_id}), {result.model_label}"
+    )
+    typer.echo(f"  determined   {result.outcome} under {result.policy} v{result.policy_version}")
+    typer.echo(f"  agreement    {result.agreement_id}, active with Treasury and DHS/CISA")
+    typer.echo(f"  window       {result.window_id}: {result.window_state} until {result.closes_at}")
+    typer.echo(f"  gateway call status {result.gateway_status}: {result.reply[:100]}")
+    typer.echo(f"  metered      {result.metered}")
+    if result.gateway_status != 200 or result.outcome != "covered":
+        raise typer.Exit(1)
 
 
 def _show_credentials(creds: list[demo_seed.Credential], path: Path) -> None:

@@ -15,7 +15,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 from typer.exceptions import TyperException
 
-from assay.cli import admin, demo, identity, jobs
+from assay.cli import admin, demo, frontier, identity, jobs, standin
 from assay.cli.context import state
 from assay.core.errors import AssayError
 
@@ -47,6 +47,12 @@ admin.register(app)
 app.command("demo")(demo.demo)
 identity.register(app)
 jobs.register(app)
+frontier.register(app)
+app.add_typer(
+    standin.app,
+    name="standin",
+    help="The stand-in model server (not a model), for tests and the demo.",
+)
 
 
 def _fail(message: str, code: int) -> None:

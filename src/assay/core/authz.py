@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import ColumnElement, and_, false, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from assay.core.errors import Forbidden, NotFound
@@ -53,6 +53,25 @@ class Permission(StrEnum):
     JOB_READ = "core:job:read"
     JOB_CREATE = "core:job:create"
     JOB_CANCEL = "core:job:cancel"
+    MODEL_READ = "frontier:model:read"
+    MODEL_CREATE = "frontier:model:create"
+    MODEL_UPDATE = "frontier:model:update"
+    POLICY_READ = "frontier:policy:read"
+    POLICY_CREATE = "frontier:policy:create"
+    DETERMINATION_READ = "frontier:determination:read"
+    DETERMINATION_CREATE = "frontier:determination:create"
+    DETERMINATION_REVIEW = "frontier:determination:review"
+    AGREEMENT_READ = "frontier:agreement:read"
+    AGREEMENT_PROPOSE = "frontier:agreement:propose"
+    AGREEMENT_DECIDE = "frontier:agreement:decide"
+    AGREEMENT_TERMINATE = "frontier:agreement:terminate"
+    WINDOW_READ = "frontier:window:read"
+    WINDOW_OPEN = "frontier:window:open"
+    WINDOW_CLOSE = "frontier:window:close"
+    GATEWAY_TOKEN_CREATE = "frontier:gateway_token:create"
+    FINDING_READ = "frontier:finding:read"
+    FINDING_CREATE = "frontier:finding:create"
+    FINDING_RESPOND = "frontier:finding:respond"
 
 
 ALL_SCOPES: frozenset[str] = frozenset({"*"})
@@ -86,6 +105,14 @@ class OrgOwned(Protocol):
     def owner_org_id(self) -> uuid.UUID: ...
 
 
+@runtime_checkable
+class Shared(OrgOwned, Protocol):
+    """An object that one organization owns and others are party to (an agreement's agencies)."""
+
+    @property
+    def party_org_ids(self) -> frozenset[uuid.UUID]: ...
+
+
 Predicate = Callable[[Actor, Any], bool]
 
 
@@ -95,6 +122,8 @@ class OwnerColumns:
 
     org: ColumnElement[Any] | InstrumentedAttribute[Any]
     user: ColumnElement[Any] | InstrumentedAttribute[Any] | None = None
+    shared_with: Callable[[uuid.UUID], ColumnElement[bool]] | None = None
+    """The SQL form of ``party_org_ids``: is this row shared with that organization?"""
 
 
 Where = Callable[[Actor, OwnerColumns], ColumnElement[bool]]
@@ -149,12 +178,59 @@ def _where_token(actor: Actor, cols: OwnerColumns) -> ColumnElement[bool]:
     return and_(cols.org == actor.org_id, cols.user == actor.user_id)
 
 
+def _owner_or_party(actor: Actor, obj: Any) -> bool:
+    return _own_org(actor, obj) or actor.org_id in obj.party_org_ids
+
+
+def _where_owner_or_party(actor: Actor, cols: OwnerColumns) -> ColumnElement[bool]:
+    if actor.is_instance_admin:
+        return true()
+    if cols.shared_with is None:
+        return cols.org == actor.org_id
+    return or_(cols.org == actor.org_id, cols.shared_with(actor.org_id))
+
+
+def _developer_member(actor: Actor, _obj: Any) -> bool:
+    return actor.is_instance_admin or (
+        actor.org_kind == OrgKind.DEVELOPER and actor.at_least(Role.MEMBER)
+    )
+
+
+def _party_agency_member(actor: Actor, obj: Any) -> bool:
+    """An agency's member acting on something its agency is party to."""
+    return actor.is_instance_admin or (
+        actor.org_kind == OrgKind.AGENCY
+        and actor.at_least(Role.MEMBER)
+        and (obj is None or actor.org_id in obj.party_org_ids)
+    )
+
+
+def _owner_or_party_member(actor: Actor, obj: Any) -> bool:
+    return actor.is_instance_admin or (actor.at_least(Role.MEMBER) and _owner_or_party(actor, obj))
+
+
+def _own_org_member(actor: Actor, obj: Any) -> bool:
+    return actor.is_instance_admin or (actor.at_least(Role.MEMBER) and _own_org(actor, obj))
+
+
+def _responder(actor: Actor, obj: Any) -> bool:
+    """The developer whose model a finding is about (``obj.developer_org_id``)."""
+    return actor.is_instance_admin or (
+        actor.at_least(Role.MEMBER) and obj.developer_org_id == actor.org_id
+    )
+
+
 def _where_nothing(actor: Actor, _cols: OwnerColumns) -> ColumnElement[bool]:
     return true() if actor.is_instance_admin else false()
 
 
+def _sees_org(actor: Actor, obj: Any) -> bool:
+    # Agencies are public bodies: developers must be able to name them in an agreement.
+    return _own_org(actor, obj) or getattr(obj, "kind", None) == OrgKind.AGENCY
+
+
 RULES: dict[Permission, Rule] = {
-    Permission.ORG_READ: Rule(sees=_own_org, may=_anyone),
+    Permission.ORG_READ: Rule(sees=_sees_org, may=_anyone, where=_where_owner_or_party),
     Permission.ORG_CREATE: Rule(sees=_own_org, may=_instance_admin),
     Permission.USER_READ: Rule(sees=_own_org, may=_anyone),
     Permission.USER_CREATE: Rule(sees=_own_org, may=_org_admin),
@@ -165,6 +241,29 @@ RULES: dict[Permission, Rule] = {
     Permission.JOB_READ: Rule(sees=_own_org, may=_anyone),
     Permission.JOB_CREATE: Rule(sees=_own_org, may=_member),
     Permission.JOB_CANCEL: Rule(sees=_own_org, may=_member),
+    # Program A. A developer owns its models; an agency sees one only while it is party to
+    # a proposed or active agreement about it (``party_org_ids``).
+    Permission.MODEL_READ: Rule(sees=_owner_or_party, may=_anyone, where=_where_owner_or_party),
+    Permission.MODEL_CREATE: Rule(sees=_own_org, may=_developer_member),
+    Permission.MODEL_UPDATE: Rule(sees=_owner_or_party, may=_own_org_member),
+    Permission.POLICY_READ: Rule(sees=_anyone, may=_anyone),
+    Permission.POLICY_CREATE: Rule(sees=_anyone, may=_instance_admin),
+    Permission.DETERMINATION_READ: Rule(
+        sees=_owner_or_party, may=_anyone, where=_where_owner_or_party
+    ),
+    Permission.DETERMINATION_CREATE: Rule(sees=_owner_or_party, may=_own_org_member),
+    Permission.DETERMINATION_REVIEW: Rule(sees=_owner_or_party, may=_party_agency_member),
+    Permission.AGREEMENT_READ: Rule(sees=_owner_or_party, may=_anyone, where=_where_owner_or_party),
+    Permission.AGREEMENT_PROPOSE: Rule(sees=_own_org, may=_developer_member),
+    Permission.AGREEMENT_DECIDE: Rule(sees=_owner_or_party, may=_party_agency_member),
+    Permission.AGREEMENT_TERMINATE: Rule(sees=_owner_or_party, may=_member),
+    Permission.WINDOW_READ: Rule(sees=_owner_or_party, may=_anyone, where=_where_owner_or_party),
+    Permission.WINDOW_OPEN: Rule(sees=_owner_or_party, may=_developer_member),
+    Permission.WINDOW_CLOSE: Rule(sees=_owner_or_party, may=_owner_or_party_member),
+    Permission.GATEWAY_TOKEN_CREATE: Rule(sees=_owner_or_party, may=_party_agency_member),
+    Permission.FINDING_READ: Rule(sees=_owner_or_party, may=_anyone, where=_where_owner_or_party),
+    Permission.FINDING_CREATE: Rule(sees=_owner_or_party, may=_party_agency_member),
+    Permission.FINDING_RESPOND: Rule(sees=_owner_or_party, may=_responder),
 }
 
 

@@ -101,6 +101,14 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=5, ge=1, description="Attempts before a job fails.")
     host: str = Field(default="127.0.0.1", description="Address `assay serve` binds.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `assay serve` binds.")
+    public_url: str | None = Field(
+        default=None,
+        description="The URL users reach this instance at; gateway base URLs are built on it. "
+        "Default: http://HOST:PORT.",
+    )
+    window_sweep_interval_seconds: float = Field(
+        default=30.0, gt=0, description="How often a worker records the close of review windows."
+    )
     session_max_age_seconds: int = Field(
         default=8 * 3600, gt=0, description="Lifetime of a web session cookie."
     )
@@ -133,6 +141,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'assay.db').resolve()}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def resolved_blob_dir(self) -> Path:

@@ -5,30 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, String
+from sqlalchemy import JSON, Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assay.core.authz import OrgKind, Role
-from assay.core.db import Base, UUIDPrimaryKey
-
-
-def _enum(cls: type[OrgKind] | type[Role]) -> Enum:
-    # Store the value (not the member name), as a VARCHAR with a CHECK, the same on both backends.
-    return Enum(
-        cls,
-        values_callable=lambda e: [m.value for m in e],
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        name=cls.__name__.lower(),
-    )
+from assay.core.db import Base, UUIDPrimaryKey, value_enum
 
 
 class Organization(UUIDPrimaryKey, Base):
     __tablename__ = "organizations"
 
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind))
+    kind: Mapped[OrgKind] = mapped_column(value_enum(OrgKind))
     created_at: Mapped[datetime]
 
     @property
@@ -42,7 +30,7 @@ class User(UUIDPrimaryKey, Base):
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(value_enum(Role))
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_instance_admin: Mapped[bool] = mapped_column(Boolean, default=False)

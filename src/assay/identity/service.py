@@ -105,7 +105,10 @@ def find_organization(session: Session, *, actor: Actor, ref: str) -> Organizati
 def list_organizations(
     session: Session, *, actor: Actor, limit: int = 50, offset: int = 0
 ) -> Page[Organization]:
-    where = visible_filter(actor, Permission.ORG_READ, OwnerColumns(org=Organization.id))
+    columns = OwnerColumns(
+        org=Organization.id, shared_with=lambda _org_id: Organization.kind == OrgKind.AGENCY
+    )
+    where = visible_filter(actor, Permission.ORG_READ, columns)
     stmt = select(Organization).where(where).order_by(Organization.name)
     return paginate(session, stmt, limit=limit, offset=offset)
 

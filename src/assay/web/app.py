@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from assay.core.crypto import signing_key
 from assay.runtime import Runtime
-from assay.web import admin, auth
+from assay.web import admin, auth, review
 from assay.web.security import SecurityHeadersMiddleware, add_security_headers
 from assay.web.session import LoginRequired
 from assay.web.templating import render
@@ -55,3 +55,4 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(auth.router)
     app.include_router(admin.router)
+    app.include_router(review.router)

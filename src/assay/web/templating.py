@@ -29,6 +29,8 @@ class NavItem(NamedTuple):
 # A section appears in the navigation when the user may do its main action.
 _SECTIONS: tuple[tuple[str, str, Permission | None], ...] = (
     ("Dashboard", "/", None),
+    ("Models", "/review/models", Permission.MODEL_CREATE),
+    ("Review windows", "/review/windows", Permission.WINDOW_READ),
     ("Organizations", "/admin/orgs", Permission.ORG_CREATE),
     ("Users", "/admin/users", Permission.USER_CREATE),
 )

@@ -33,10 +33,16 @@ def _logged_in(client: TestClient, session: Session, user: User) -> str:
 
 def test_navigation_follows_role(client: TestClient, session: Session, clock: FrozenClock) -> None:
     agency = make_org(session, clock, OrgKind.AGENCY)
+    developer = make_org(session, clock, OrgKind.DEVELOPER)
+    everything = ["Dashboard", "Models", "Review windows", "Organizations", "Users"]
     cases = [
-        (make_instance_admin(session, clock), ["Dashboard", "Organizations", "Users"]),
-        (make_user(session, clock, agency, Role.ADMIN), ["Dashboard", "Users"]),
-        (make_user(session, clock, agency, Role.MEMBER), ["Dashboard"]),
+        (make_instance_admin(session, clock), everything),
+        (make_user(session, clock, agency, Role.ADMIN), ["Dashboard", "Review windows", "Users"]),
+        (make_user(session, clock, agency, Role.MEMBER), ["Dashboard", "Review windows"]),
+        (
+            make_user(session, clock, developer, Role.MEMBER),
+            ["Dashboard", "Models", "Review windows"],
+        ),
     ]
     for user, expected in cases:
         _logged_in(client, session, user)

@@ -13,6 +13,7 @@ from types import TracebackType
 from huey.consumer import Consumer
 
 from assay.core.jobs.context import JobRuntime
+from assay.core.jobs.periodic import PeriodicRunner
 from assay.core.jobs.queue import HueyJobQueue
 from assay.core.jobs.reaper import Reaper
 
@@ -50,6 +51,7 @@ class Worker:
         self.threads = threads or runtime.settings.worker_threads
         self._grace = grace_seconds
         self._reaper = Reaper(runtime, self.queue)
+        self._periodic = PeriodicRunner(runtime)
         self._consumer: _QuietConsumer | None = None
         self._started = False
 
@@ -69,6 +71,7 @@ class Worker:
             )
             self._consumer.start()
         self._reaper.start()
+        self._periodic.start()
         log.info(
             "job worker started: backend %s, %d threads",
             self.runtime.settings.job_backend,
@@ -84,6 +87,7 @@ class Worker:
             return
         self._started = False
         self._reaper.stop()
+        self._periodic.stop()
         if self._consumer is not None:
             self._consumer.stop(graceful=True)
             self._consumer = None

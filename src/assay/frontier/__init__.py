@@ -1,0 +1,1 @@
+"""Program A: pre-release review of frontier models."""

@@ -1,0 +1,1 @@
+"""The model gateway: agencies reach a developer's model through Assay, never with its key."""
