@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 
 from sqlalchemy import MetaData
+from sqlalchemy.orm import InstrumentedAttribute
 
 from assay.core.db import Base
 
@@ -20,6 +21,18 @@ MODEL_MODULES = (
 )
 
 JOB_MODULES = ("assay.core.jobs.builtin", "assay.frontier.jobs")
+
+
+ENCRYPTED_COLUMNS = (("assay.frontier.models", "FrontierModel", "api_key_encrypted"),)
+"""Every column that holds a secret encrypted with ``SecretBox``: module, table, column."""
+
+
+def encrypted_columns() -> list[InstrumentedAttribute[bytes | None]]:
+    """The columns of ``ENCRYPTED_COLUMNS``, for ``assay keys rotate``."""
+    return [
+        getattr(getattr(importlib.import_module(module), table), column)
+        for module, table, column in ENCRYPTED_COLUMNS
+    ]
 
 
 def load_models() -> MetaData:

@@ -1,4 +1,4 @@
-"""Instance commands: ``assay init``, ``serve``, ``demo`` and ``audit verify``."""
+"""Instance commands: ``assay init``, ``serve``, ``demo``, ``audit verify``, ``keys rotate``."""
 
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ from assay.core.logging import configure_logging
 from assay.identity import service as identity
 
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+keys_app = typer.Typer(help="Secrets at rest and key rotation.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("serve")(serve)
     app.add_typer(audit_app, name="audit")
+    app.add_typer(keys_app, name="keys")
 
 
 def init(
@@ -97,6 +99,23 @@ def run_server(st: CliState, *, host: str | None = None, port: int | None = None
     finally:
         if worker:
             worker.stop()
+
+
+@keys_app.command("rotate")
+def keys_rotate(ctx: typer.Context) -> None:
+    """Re-encrypt every stored secret under the current ASSAY_SECRET_KEY (instance admins).
+
+    Run it after moving the old key to ASSAY_PREVIOUS_SECRET_KEYS; then drop the old key."""
+    from assay.core.keys import rotate_secrets
+    from assay.domains import encrypted_columns
+
+    st = state(ctx)
+    runtime = st.runtime()
+    with st.unit_of_work(write=True) as (session, actor):
+        count = rotate_secrets(
+            session, actor=actor, clock=runtime.clock, box=runtime.box, columns=encrypted_columns()
+        )
+    typer.echo(f"re-encrypted {count} secret(s) under the current key")
 
 
 @audit_app.command("verify")

@@ -50,6 +50,7 @@ class Permission(StrEnum):
     TOKEN_CREATE = "identity:token:create"
     TOKEN_REVOKE = "identity:token:revoke"
     AUDIT_READ = "core:audit:read"
+    KEYS_ROTATE = "core:keys:rotate"
     JOB_READ = "core:job:read"
     JOB_CREATE = "core:job:create"
     JOB_CANCEL = "core:job:cancel"
@@ -238,6 +239,7 @@ RULES: dict[Permission, Rule] = {
     Permission.TOKEN_CREATE: Rule(sees=_own_org, may=_anyone),
     Permission.TOKEN_REVOKE: Rule(sees=_sees_token, may=_self_or_org_admin),
     Permission.AUDIT_READ: Rule(sees=_instance_admin, may=_instance_admin, where=_where_nothing),
+    Permission.KEYS_ROTATE: Rule(sees=_instance_admin, may=_instance_admin, where=_where_nothing),
     Permission.JOB_READ: Rule(sees=_own_org, may=_anyone),
     Permission.JOB_CREATE: Rule(sees=_own_org, may=_member),
     Permission.JOB_CANCEL: Rule(sees=_own_org, may=_member),

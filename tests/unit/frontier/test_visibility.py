@@ -188,3 +188,33 @@ def test_window_states_are_the_same_whatever_the_review_found(scenario: Scenario
         when = s.clock.now() + timedelta(hours=hours)
         assert windows.state_of(quiet, when) == windows.state_of(loud, when)
     assert windows.state_of(loud, s.clock.now() + timedelta(days=11)) == WindowState.EXPIRED
+
+
+def test_keys_rotate_re_encrypts_every_model_key_under_the_new_key(scenario: Scenario) -> None:
+    from assay.core.crypto import SecretBox
+    from assay.core.errors import ConfigError
+    from assay.core.keys import rotate_secrets
+    from assay.domains import encrypted_columns
+    from tests.factories import actor, make_instance_admin
+
+    s = scenario
+    model = s.register()
+    old_key = "an-old-secret-key-that-is-long-enough-0123456789"
+    new_key = "a-new-secret-key-that-is-long-enough-9876543210"
+    old_box = SecretBox(old_key)
+    model.api_key_encrypted = old_box.encrypt(API_KEY)
+    admin = actor(make_instance_admin(s.session, s.clock))
+    with pytest.raises(Forbidden):
+        rotate_secrets(
+            s.session, actor=s.dev, clock=s.clock, box=SecretBox(new_key, [old_key]),
+            columns=encrypted_columns(),
+        )  # fmt: skip
+    count = rotate_secrets(
+        s.session, actor=admin, clock=s.clock, box=SecretBox(new_key, [old_key]),
+        columns=encrypted_columns(),
+    )  # fmt: skip
+    assert count >= 1
+    assert model.api_key_encrypted is not None
+    assert SecretBox(new_key).decrypt(model.api_key_encrypted) == API_KEY
+    with pytest.raises(ConfigError):
+        old_box.decrypt(model.api_key_encrypted)
