@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
 
 from assay.api.deps import RuntimeDep
+from assay.core.authz import Permission
 from assay.core.pagination import MAX_LIMIT
-from assay.frontier import agreements, catalog, determinations, findings, windows
-from assay.web.session import require_user, verify_csrf
-from assay.web.templating import render
+from assay.frontier import agreements, catalog, determinations, findings, policies, windows
+from assay.frontier.models import Severity
+from assay.frontier.schemas import FindingCreate, ResponseCreate
+from assay.web.forms import FormFailure, form_write
+from assay.web.session import flash, require_user, verify_csrf
+from assay.web.templating import permits, render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+FormText = Annotated[str, Form()]
 
 
 def countdown(seconds: int) -> str:
@@ -60,8 +66,27 @@ def model_page(model_id: uuid.UUID, request: Request, runtime: RuntimeDep) -> Re
                 ).items
             ],
             "countdown": countdown,
+            "can_determine": permits(actor, Permission.DETERMINATION_CREATE, model),
+            "policy_options": [
+                (p.policy.name, f"{p.policy.title} (v{p.policy.version})")
+                for p in policies.list_policies(session, actor=actor)
+            ],
         }
         return render(request, "review/model.html", context, user=user)
+
+
+@router.post("/review/models/{model_id}/determinations")
+def determine(
+    model_id: uuid.UUID, request: Request, runtime: RuntimeDep, policy: FormText = ""
+) -> Response:
+    with runtime.db.transaction(write=True) as session:
+        user = require_user(request, session)
+        made = determinations.determine(
+            session, actor=user.actor, clock=runtime.clock, model_id=model_id, policy_name=policy
+        )
+        message = f"{made.outcome.value} under {made.policy_name} v{made.policy_version}."
+    flash(request, f"Determination recorded: {message}")
+    return RedirectResponse(f"/review/models/{model_id}", status_code=303)
 
 
 @router.get("/review/windows")
@@ -90,5 +115,71 @@ def window_page(window_id: uuid.UUID, request: Request, runtime: RuntimeDep) -> 
                 session, actor=user.actor, limit=MAX_LIMIT, offset=0, window_id=window.id
             ).items,
             "countdown": countdown,
+            "can_record": permits(user.actor, Permission.FINDING_CREATE, window),
+            "domain_options": [(d, d) for d in window.agreement.domains],
+            "severity_options": [(s.value, s.value) for s in Severity],
+            "user_org": user.actor.org_id,
+            "developer_org": window.org_id,
         }
         return render(request, "review/window.html", context, user=user)
+
+
+@router.post("/review/windows/{window_id}/findings")
+def record_finding(
+    window_id: uuid.UUID,
+    request: Request,
+    runtime: RuntimeDep,
+    *,
+    domain: FormText = "",
+    severity: FormText = "",
+    title: FormText = "",
+    description: FormText = "",
+    evidence: FormText = "",
+    hold_back: FormText = "",
+) -> Response:
+    values = {
+        "window_id": str(window_id),
+        "domain": domain,
+        "severity": severity,
+        "title": title,
+        "description": description,
+        "evidence": [line.strip() for line in evidence.splitlines() if line.strip()],
+        "shared_with_developer": not hold_back,
+    }
+    with runtime.db.transaction(write=True) as session:
+        user = require_user(request, session)
+        try:
+            with form_write(session):
+                findings.record_finding(
+                    session,
+                    actor=user.actor,
+                    clock=runtime.clock,
+                    data=FindingCreate.model_validate(values),
+                )
+        except FormFailure as failure:
+            flash(request, f"The finding was not recorded: {failure.message}")
+            return RedirectResponse(f"/review/windows/{window_id}", status_code=303)
+    flash(request, "Finding recorded.")
+    return RedirectResponse(f"/review/windows/{window_id}", status_code=303)
+
+
+@router.post("/review/findings/{finding_id}/responses")
+def respond(
+    finding_id: uuid.UUID, request: Request, runtime: RuntimeDep, body: FormText = ""
+) -> Response:
+    with runtime.db.transaction(write=True) as session:
+        user = require_user(request, session)
+        finding = findings.get_finding(session, actor=user.actor, finding_id=finding_id)
+        window_id = finding.window_id
+        try:
+            with form_write(session):
+                text = ResponseCreate.model_validate({"body": body}).body
+                findings.respond(
+                    session, actor=user.actor, clock=runtime.clock, finding_id=finding_id,
+                    body=text,
+                )  # fmt: skip
+        except FormFailure as failure:
+            flash(request, f"The response was not recorded: {failure.message}")
+            return RedirectResponse(f"/review/windows/{window_id}", status_code=303)
+    flash(request, "Response recorded.")
+    return RedirectResponse(f"/review/windows/{window_id}", status_code=303)

@@ -49,10 +49,10 @@ def templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def permits(actor: Actor, permission: Permission) -> bool:
+def permits(actor: Actor, permission: Permission, obj: object = None) -> bool:
     """Ask the authorization module, which alone decides, whether to offer an action."""
     try:
-        authorize(actor, permission)
+        authorize(actor, permission, obj)
     except (Forbidden, NotFound):
         return False
     return True
