@@ -56,8 +56,13 @@ def test_an_agency_records_a_finding_and_an_outsider_cannot(
 ) -> None:
     window = s.open_window()
     page = f"/review/windows/{window.id}"
-    form = {"domain": "cyber", "severity": "high", "title": "Gives exploit steps",
-            "description": "It answered with working steps.", "evidence": "log://run/1\n"}  # fmt: skip
+    form = {
+        "domain": "cyber",
+        "severity": "high",
+        "title": "Gives exploit steps",
+        "description": "It answered with working steps.",
+        "evidence": "log://run/1\n",
+    }
     token = logged_in(client, s, s.agency_a_user, page)
     assert "Record a finding" in client.get(page).text
     ok = client.post(f"{page}/findings", data={**form, "csrf_token": token}, follow_redirects=False)
