@@ -15,9 +15,14 @@
     var began = Date.now();
     setInterval(function () {
       var elapsed = Math.floor((Date.now() - began) / 1000);
+      var ended = false;
       nodes.forEach(function (node) {
-        node.textContent = format(parseInt(node.getAttribute("data-seconds-left"), 10) - elapsed);
+        var left = parseInt(node.getAttribute("data-seconds-left"), 10) - elapsed;
+        node.textContent = format(left);
+        ended = ended || left <= 0;
       });
+      // The server decides the state; at zero, ask it again rather than show "open" at 0.
+      if (ended) { window.location.reload(); }
     }, 1000);
   }
   document.addEventListener("DOMContentLoaded", start);
