@@ -262,7 +262,8 @@ def test_a_party_agency_sees_the_window_page_with_its_countdown(
     clock.advance(timedelta(hours=1))
     _as(client, s, s.agency_b_user)
     html = _page(client, f"/review/windows/{window.id}")
-    assert f"<h1>Review window: {model.name} 1.0</h1>" in html
+    link = f'<a href="/review/models/{model.id}">{model.name} 1.0</a>'
+    assert f"<h1>Review window: {link}</h1>" in html
     assert 'data-testid="window-state">open<' in html
     assert _countdowns(html) == [(10 * 86400 - 3600, "9d 23:00:00")]
     assert "<dt>Domains</dt><dd>chem-bio, cyber</dd>" in html
