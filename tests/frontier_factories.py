@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -119,7 +120,7 @@ class Scenario:
         *,
         days: int = 30,
         at: datetime | None = None,
-        **terms: object,
+        **terms: Any,
     ) -> ReviewWindow:
         model = model or self.register()
         agreement = self.activate(self.propose(model, days=days, **terms))
