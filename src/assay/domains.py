@@ -18,6 +18,8 @@ MODEL_MODULES = (
     "assay.core.jobs.models",
     "assay.identity.models",
     "assay.frontier.models",
+    "assay.clearinghouse.models",
+    "assay.clearinghouse.triage.models",
 )
 
 JOB_MODULES = ("assay.core.jobs.builtin", "assay.frontier.jobs")

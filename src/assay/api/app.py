@@ -7,6 +7,7 @@ from fastapi import FastAPI
 import assay
 from assay.api import health
 from assay.api.problems import install_api_handlers
+from assay.clearinghouse import api as clearinghouse_api
 from assay.core.config import Settings
 from assay.core.jobs import api as jobs_api
 from assay.domains import load_job_handlers, load_models
@@ -35,6 +36,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(identity_api.router)
     app.include_router(jobs_api.router)
     app.include_router(frontier_api.router)
+    app.include_router(clearinghouse_api.router)
     app.include_router(gateway_api.router)
     web_app.mount(app, runtime)
     return app

@@ -73,6 +73,12 @@ class Permission(StrEnum):
     FINDING_READ = "frontier:finding:read"
     FINDING_CREATE = "frontier:finding:create"
     FINDING_RESPOND = "frontier:finding:respond"
+    SUBMISSION_READ = "clearinghouse:submission:read"
+    SUBMISSION_CREATE = "clearinghouse:submission:create"
+    VULN_READ = "clearinghouse:vulnerability:read"
+    VULN_TRIAGE = "clearinghouse:vulnerability:triage"
+    VULN_MERGE = "clearinghouse:vulnerability:merge"
+    TRIAGE_DATA_LOAD = "clearinghouse:triage_data:load"
 
 
 ALL_SCOPES: frozenset[str] = frozenset({"*"})
@@ -221,6 +227,36 @@ def _responder(actor: Actor, obj: Any) -> bool:
     )
 
 
+def _analyst(actor: Actor, _obj: Any = None) -> bool:
+    """A member of the clearinghouse, who sees and triages every report."""
+    return actor.is_instance_admin or (
+        actor.org_kind == OrgKind.CLEARINGHOUSE and actor.at_least(Role.MEMBER)
+    )
+
+
+def _clearinghouse_admin(actor: Actor, _obj: Any) -> bool:
+    return actor.is_instance_admin or (
+        actor.org_kind == OrgKind.CLEARINGHOUSE and actor.at_least(Role.ADMIN)
+    )
+
+
+def _own_or_clearinghouse(actor: Actor, obj: Any) -> bool:
+    return actor.org_kind == OrgKind.CLEARINGHOUSE or _owner_or_party(actor, obj)
+
+
+def _where_own_or_clearinghouse(actor: Actor, cols: OwnerColumns) -> ColumnElement[bool]:
+    if actor.is_instance_admin or actor.org_kind == OrgKind.CLEARINGHOUSE:
+        return true()
+    return _where_owner_or_party(actor, cols)
+
+
+def _reporter(actor: Actor, _obj: Any) -> bool:
+    # Anyone may report a vulnerability except a vendor, whose view comes with coordination.
+    return actor.is_instance_admin or (
+        actor.org_kind != OrgKind.VENDOR and actor.at_least(Role.MEMBER)
+    )
+
+
 def _where_nothing(actor: Actor, _cols: OwnerColumns) -> ColumnElement[bool]:
     return true() if actor.is_instance_admin else false()
 
@@ -266,6 +302,18 @@ RULES: dict[Permission, Rule] = {
     Permission.FINDING_READ: Rule(sees=_owner_or_party, may=_anyone, where=_where_owner_or_party),
     Permission.FINDING_CREATE: Rule(sees=_owner_or_party, may=_party_agency_member),
     Permission.FINDING_RESPOND: Rule(sees=_owner_or_party, may=_responder),
+    # Program B. Analysts of the clearinghouse see every report; a reporter sees what it
+    # submitted and the vulnerabilities its findings joined; vendors see nothing yet.
+    Permission.SUBMISSION_READ: Rule(
+        sees=_own_or_clearinghouse, may=_anyone, where=_where_own_or_clearinghouse
+    ),
+    Permission.SUBMISSION_CREATE: Rule(sees=_own_org, may=_reporter),
+    Permission.VULN_READ: Rule(
+        sees=_own_or_clearinghouse, may=_anyone, where=_where_own_or_clearinghouse
+    ),
+    Permission.VULN_TRIAGE: Rule(sees=_own_or_clearinghouse, may=_analyst),
+    Permission.VULN_MERGE: Rule(sees=_own_or_clearinghouse, may=_analyst),
+    Permission.TRIAGE_DATA_LOAD: Rule(sees=_own_or_clearinghouse, may=_clearinghouse_admin),
 }
 
 

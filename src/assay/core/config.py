@@ -109,6 +109,18 @@ class Settings(BaseSettings):
     window_sweep_interval_seconds: float = Field(
         default=30.0, gt=0, description="How often a worker records the close of review windows."
     )
+    intake_max_bytes: int = Field(
+        default=2 * 1024**3, gt=0, description="Largest file the clearinghouse takes in."
+    )
+    near_duplicate_threshold: float = Field(
+        default=0.8, gt=0, le=1, description="Text similarity at which a finding joins a cluster."
+    )
+    near_duplicate_band: float = Field(
+        default=0.15,
+        ge=0,
+        lt=1,
+        description="Below the threshold by at most this much: flagged a possible duplicate.",
+    )
     session_max_age_seconds: int = Field(
         default=8 * 3600, gt=0, description="Lifetime of a web session cookie."
     )

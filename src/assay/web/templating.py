@@ -31,6 +31,8 @@ _SECTIONS: tuple[tuple[str, str, Permission | None], ...] = (
     ("Dashboard", "/", None),
     ("Models", "/review/models", Permission.MODEL_CREATE),
     ("Review windows", "/review/windows", Permission.WINDOW_READ),
+    ("Report intake", "/clearinghouse/intake", Permission.SUBMISSION_CREATE),
+    ("Triage queue", "/clearinghouse/queue", Permission.VULN_TRIAGE),
     ("Organizations", "/admin/orgs", Permission.ORG_CREATE),
     ("Users", "/admin/users", Permission.USER_CREATE),
 )

@@ -34,16 +34,20 @@ def _logged_in(client: TestClient, session: Session, user: User) -> str:
 def test_navigation_follows_role(client: TestClient, session: Session, clock: FrozenClock) -> None:
     agency = make_org(session, clock, OrgKind.AGENCY)
     developer = make_org(session, clock, OrgKind.DEVELOPER)
-    everything = ["Dashboard", "Models", "Review windows", "Organizations", "Users"]
+    clearinghouse = make_org(session, clock, OrgKind.CLEARINGHOUSE)
+    vendor = make_org(session, clock, OrgKind.VENDOR)
+    home, models, windows, intake, queue = (
+        "Dashboard", "Models", "Review windows", "Report intake", "Triage queue",
+    )  # fmt: skip
     cases = [
-        (make_instance_admin(session, clock), everything),
-        (make_user(session, clock, agency, Role.ADMIN), ["Dashboard", "Review windows", "Users"]),
-        (make_user(session, clock, agency, Role.MEMBER), ["Dashboard", "Review windows"]),
-        (
-            make_user(session, clock, developer, Role.MEMBER),
-            ["Dashboard", "Models", "Review windows"],
-        ),
-    ]
+        (make_instance_admin(session, clock),
+         [home, models, windows, intake, queue, "Organizations", "Users"]),
+        (make_user(session, clock, agency, Role.ADMIN), [home, windows, intake, "Users"]),
+        (make_user(session, clock, agency, Role.MEMBER), [home, windows, intake]),
+        (make_user(session, clock, developer, Role.MEMBER), [home, models, windows, intake]),
+        (make_user(session, clock, clearinghouse, Role.MEMBER), [home, windows, intake, queue]),
+        (make_user(session, clock, vendor, Role.MEMBER), [home, windows]),
+    ]  # fmt: skip
     for user, expected in cases:
         _logged_in(client, session, user)
         page = client.get("/")

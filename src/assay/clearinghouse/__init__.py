@@ -1,0 +1,1 @@
+"""Program B: the AI cybersecurity clearinghouse."""

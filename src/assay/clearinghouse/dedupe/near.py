@@ -1,0 +1,547 @@
+"""Near duplicates: MinHash signatures of a report's text and an LSH index per scope.
+
+The text of a report is reduced to two kinds of features:
+
+- the words of its prose and code, lower-cased, split at camelCase and snake_case
+  boundaries, crudely stemmed ("validates", "validation" -> "valid"), with stop words,
+  numbers (line numbers, versions, ports), hex addresses and hashes dropped;
+- the identifiers it names (``get_user``, ``normalize_path_middleware``, ``pickle``,
+  ``md5``, every name in the code snippet), each counted `IDENT_WEIGHT` times.
+
+Word unigrams, not k-grams or character n-grams: two reporters rephrase and reorder, and
+on the hand-written pairs in the tests word bigrams halved the similarity of true
+duplicates while character 4- and 5-grams did no better than unigrams at separating them
+from different bugs. Weighting identifiers is what separates them: different bugs in one
+project are told in the same words ("an attacker can inject arbitrary SQL") about
+different functions, and the same bug is told in different words about the same ones.
+
+Signatures are MinHash over those features with datasketch's ``affine32`` permutation
+scheme (seed 1) and CRC-32 as the feature hash (datasketch pre-mixes every input hash with
+the MurmurHash3 finalizer, so a fast hash is enough); `signature` computes exactly what
+``MinHash(num_perm, hashfunc=zlib.crc32, scheme="affine32").update_batch(...)`` would, in
+one vectorized step. 128 permutations by default: the standard error of the estimate at a
+similarity of 0.8 is 0.035, against 0.05 with 64, and the band between "possible" and
+"duplicate" is only 0.1 to 0.15 wide.
+
+Scanner results need a scope narrower than a repository: the text of a SARIF result is
+mostly its rule's boilerplate, so two results of one rule in different files read alike.
+`near_scope` puts a located finding in the scope of its file.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from datasketch import MinHash  # type: ignore[import-untyped]
+
+from assay.clearinghouse.dedupe.aliases import conflicting
+from assay.clearinghouse.dedupe.fingerprint import normalize_path, normalize_repository
+from assay.formats.model import Finding
+
+Signature = npt.NDArray[np.uint32]
+Verdict = Literal["duplicate", "possible_duplicate"]
+
+DEFAULT_NUM_PERM = 128
+IDENT_WEIGHT = 3
+SEED = 1
+# The first byte of a stored signature: bump it when the features or the hashing change,
+# so that signatures made the old way are refused rather than compared.
+FORMAT_VERSION = 1
+# LSH bands are chosen so that a pair at the lowest similarity still reported (threshold
+# minus band) becomes a candidate with at least this probability.
+LSH_RECALL = 0.99
+_SECTION = " | "
+
+# --- text ------------------------------------------------------------------------------------
+
+_STOP_TEXT = """a an the of to in on at by for from with without into onto over under and or but nor
+    so is are was were be been being it its this that these those there here which who whom
+    whose what when where why how can could may might must should would will shall do does
+    did done has have had having as than then if else not no any all each every some such
+    only also via using use used uses just more most very"""
+_STOP_WORDS = frozenset(_STOP_TEXT.split())
+# Keywords common to most languages: they say nothing about which bug a snippet shows.
+_KEYWORD_TEXT = """return if else elif for while do def class const let var function fn func
+    char int long void bool self this new import from true false null none nil public private static
+    final try catch except finally raise throw throws await async pass end then"""
+_KEYWORDS = frozenset(_KEYWORD_TEXT.split())
+# A raw token: a word, a number, or a dotted name ("os.path.join", "settings.py", "3.7.4").
+_RAW = re.compile(r"\w+(?:\.\w+)*")
+# Words inside a raw token: split at camelCase and snake_case; runs of other letters
+# (accented, Cyrillic, CJK) are words as they stand.
+_WORD = re.compile(r"[A-Z]?[a-z]+\d*|[A-Z]+\d*(?![a-z])|[^\W\d_A-Za-z]+")
+_QUOTED = re.compile(r"`([^`\n]{1,200})`|'([^'\s]{1,100})'|\"([^\"\s]{1,100})\"")
+_CAMEL = re.compile(r"[a-z][A-Z]")
+_HEX = frozenset("0123456789abcdefABCDEF")
+_CATALOGUE_ID = re.compile(r"\b(cwe|capec)[-_ ]?(\d+)", re.IGNORECASE)
+_CATALOGUE_TOKEN = re.compile(r"(?:cwe|capec)\d+", re.IGNORECASE)
+_SUFFIXES = (
+    "ations", "ation", "ating", "ated", "ates", "ate", "ions", "ion",
+    "ings", "ing", "ed", "es", "s", "ly", "e",
+)  # fmt: skip
+
+
+class _Token(NamedTuple):
+    words: tuple[str, ...]  # stemmed words, for the prose features
+    names: tuple[str, ...]  # the identifier parts it names, lower case
+    identifier: bool  # whether prose that contains it is naming code
+
+
+# Raw tokens repeat across reports (a vocabulary, plus the names of one code base), so
+# each is analysed once; the cache is dropped whole when it grows past its bound.
+_TOKENS: dict[str, _Token] = {}
+_TOKEN_CACHE_LIMIT = 200_000
+_NOTHING = _Token((), (), False)
+
+
+def _stem(word: str) -> str:
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _analyse(raw: str) -> _Token:
+    # Numbers, versions and line numbers start with a digit; hex addresses, hashes and
+    # commit ids are long runs of hex digits. None says which bug a report is about.
+    if raw[0].isdigit() or (len(raw) >= 7 and set(raw) <= _HEX and not raw.isalpha()):
+        return _NOTHING
+    if _CATALOGUE_TOKEN.fullmatch(raw):
+        return _Token((raw.lower(),), (), False)  # a weakness class, not a name in the code
+    words = tuple(
+        _stem(word)
+        for word in (match.lower() for match in _WORD.findall(raw))
+        if len(word) > 1 and word not in _STOP_WORDS
+    )
+    names = tuple(
+        part
+        for part in raw.lower().split(".")
+        if len(part) > 1
+        and not part[0].isdigit()
+        and part not in _KEYWORDS
+        and part not in _STOP_WORDS
+    )
+    identifier = (
+        "_" in raw
+        or "." in raw
+        or _CAMEL.search(raw) is not None
+        or (not raw.isalpha() and any(char.isalpha() for char in raw))
+    )
+    return _Token(words, names, identifier)
+
+
+def _tokens(text: str) -> list[_Token]:
+    cache = _TOKENS
+    if len(cache) >= _TOKEN_CACHE_LIMIT:
+        cache.clear()
+    get = cache.get
+    lowered = text.lower()
+    if "cwe" in lowered or "capec" in lowered:
+        # "CWE-89" is one fact: keep its number, which the digit rule would drop.
+        text = _CATALOGUE_ID.sub(r"\1\2", text)
+    return [get(raw) or cache.setdefault(raw, _analyse(raw)) for raw in _RAW.findall(text)]
+
+
+def normalize_text(title: str | None, description: str | None, code: str | None) -> str:
+    """The features of a report as text: its words, then ``" | "`` and the identifiers it
+    names. Empty when the report has nothing to compare."""
+    words: list[str] = []
+    names: list[str] = []
+    for prose in (title, description):
+        if prose:
+            tokens = _tokens(prose)
+            words += [word for token in tokens for word in token.words]
+            names += [name for token in tokens if token.identifier for name in token.names]
+            if "`" in prose or "'" in prose or '"' in prose:
+                for quoted in _QUOTED.findall(prose):
+                    names += [name for token in _tokens("".join(quoted)) for name in token.names]
+    if code:
+        tokens = _tokens(code)
+        words += [word for token in tokens for word in token.words]
+        names += [name for token in tokens for name in token.names]
+    if not names:
+        return " ".join(words)
+    # Identifiers in first-seen order, each once: the text must not depend on hash seeds.
+    return " ".join(words) + _SECTION + " ".join(dict.fromkeys(names))
+
+
+def shingles(text: str, k: int = 1) -> set[bytes]:
+    """The feature set of a `normalize_text` result: word k-grams of the words (unigrams by
+    default), and each identifier `IDENT_WEIGHT` times (as ``name#0``, ``name#1``, ...)."""
+    return {feature.encode() for feature in _features(text, k)}
+
+
+def _features(text: str, k: int) -> set[str]:
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    prose, _, names = text.partition(_SECTION)
+    words = prose.split()
+    if k == 1:
+        features = set(words)
+    elif len(words) <= k:
+        features = {" ".join(words)} if words else set()
+    else:
+        features = {" ".join(words[i : i + k]) for i in range(len(words) - k + 1)}
+    for name in names.split():
+        features.update(f"{name}#{copy}" for copy in range(IDENT_WEIGHT))
+    return features
+
+
+# --- signatures ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    if num_perm < 2:
+        raise ValueError("num_perm must be at least 2")
+    sketch: Any = MinHash(num_perm=num_perm, seed=SEED, scheme="affine32")
+    a = np.asarray(sketch.permutations[0], dtype=np.uint32)
+    b = np.asarray(sketch.permutations[1], dtype=np.uint32)
+    return a, b
+
+
+def _mix(value: int) -> int:
+    # The MurmurHash3 finalizer, which datasketch's affine schemes apply to every input
+    # hash before permuting it; done here once per feature and remembered.
+    value ^= value >> 16
+    value = (value * 0x85EBCA6B) & 0xFFFFFFFF
+    value ^= value >> 13
+    value = (value * 0xC2B2AE35) & 0xFFFFFFFF
+    return value ^ (value >> 16)
+
+
+_HASHES: dict[str, int] = {}
+_HASH_CACHE_LIMIT = 500_000
+
+
+def _hash(feature: str) -> int:
+    value = _HASHES.get(feature)
+    if value is None:
+        if len(_HASHES) >= _HASH_CACHE_LIMIT:
+            _HASHES.clear()
+        value = _HASHES[feature] = _mix(zlib.crc32(feature.encode("utf-8", "surrogatepass")))
+    return value
+
+
+_NAME_HASHES: dict[str, tuple[int, ...]] = {}
+
+
+def _feature_hashes(text: str, k: int) -> list[int]:
+    if k != 1:
+        return [_hash(feature) for feature in _features(text, k)]
+    prose, _, names = text.partition(_SECTION)
+    words = set(prose.split())
+    get = _HASHES.get
+    found = [get(word) for word in words]
+    hashes = [value for value in found if value is not None]
+    if len(hashes) != len(found):
+        hashes = [_hash(word) for word in words]
+    if names:
+        if len(_NAME_HASHES) >= _HASH_CACHE_LIMIT:
+            _NAME_HASHES.clear()
+        # A name may repeat (text not made by normalize_text): a minimum does not mind.
+        for name in names.split():
+            copies = _NAME_HASHES.get(name)
+            if copies is None:
+                copies = tuple(_hash(f"{name}#{copy}") for copy in range(IDENT_WEIGHT))
+                _NAME_HASHES[name] = copies
+            hashes.extend(copies)
+    return hashes
+
+
+def signature(text: str, num_perm: int = DEFAULT_NUM_PERM, k: int = 1) -> Signature:
+    """The MinHash signature (``num_perm`` uint32 values) of a `normalize_text` result:
+    what datasketch's ``MinHash(num_perm, hashfunc=zlib.crc32, scheme="affine32")`` holds
+    after ``update_batch(shingles(text, k))``."""
+    hashes = _feature_hashes(text, k)
+    if not hashes:
+        raise ValueError("no features to sign: the text is empty")
+    a, b = _permutations(num_perm)
+    hashed = np.array(hashes, dtype=np.uint32)
+    result: Signature = (hashed[:, None] * a + b).min(axis=0)
+    return result
+
+
+# Rows of the (features x permutations) product computed at once by `signatures`.
+_BATCH_ROWS = 4096
+
+
+def signatures(
+    texts: Sequence[str], num_perm: int = DEFAULT_NUM_PERM, k: int = 1
+) -> list[Signature]:
+    """`signature` of many texts at once, which is faster than one by one."""
+    hash_lists = [_feature_hashes(text, k) for text in texts]
+    if any(not hashes for hashes in hash_lists):
+        raise ValueError("no features to sign: a text is empty")
+    a, b = _permutations(num_perm)
+    results: list[Signature] = []
+    start = 0
+    while start < len(hash_lists):
+        stop, rows = start, 0
+        while stop < len(hash_lists) and (rows == 0 or rows < _BATCH_ROWS):
+            rows += len(hash_lists[stop])
+            stop += 1
+        chunk = hash_lists[start:stop]
+        hashed = np.array([value for hashes in chunk for value in hashes], dtype=np.uint32)
+        offsets = np.cumsum([0] + [len(hashes) for hashes in chunk[:-1]])
+        minima = np.minimum.reduceat(hashed[:, None] * a + b, offsets, axis=0)
+        results.extend(minima)
+        start = stop
+    return results
+
+
+def similarity(a: Signature, b: Signature) -> float:
+    """The estimated Jaccard similarity of the feature sets behind two signatures."""
+    if a.shape != b.shape:
+        raise ValueError(f"signatures of different sizes: {a.size} and {b.size}")
+    return int(np.count_nonzero(a == b)) / a.size
+
+
+def to_bytes(sig: Signature) -> bytes:
+    """A signature as bytes for storage: a format byte, then little-endian uint32 values."""
+    return bytes((FORMAT_VERSION,)) + sig.astype("<u4", copy=False).tobytes()
+
+
+def from_bytes(data: bytes) -> Signature:
+    """The signature `to_bytes` stored; ValueError for bytes of another format."""
+    if len(data) < 9 or (len(data) - 1) % 4 or data[0] != FORMAT_VERSION:
+        raise ValueError("not a signature of this format")
+    stored = np.frombuffer(data, dtype="<u4", offset=1)
+    result: Signature = stored.astype(np.uint32)  # a copy: native order, writable
+    return result
+
+
+# --- scopes ----------------------------------------------------------------------------------
+
+
+def near_scope(f: Finding) -> str:
+    """Where a finding's near duplicates may be: its first package (purl without version,
+    else ecosystem and name), else its file in its repository, else its repository.
+
+    A file, not a whole repository, for located findings: results of one rule read alike
+    wherever they are (in Semgrep's OWASP Benchmark log a third of the result pairs in one
+    repository are over 0.8 similar), and the exact keys already join a finding that
+    merely moved within its file.
+    """
+    for package in f.packages:
+        if package.purl:
+            return package.purl.split("@", 1)[0].lower()
+        return f"{(package.ecosystem or '').lower()}:{package.name.lower()}"
+    repo = normalize_repository(f.repository) if f.repository else ""
+    if f.path:
+        return f"{repo}:{normalize_path(f.path, repo)}" if repo else ""
+    return repo
+
+
+# --- the index -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An indexed item similar to a query: its id, the estimated similarity, the verdict."""
+
+    item_id: str
+    similarity: float
+    verdict: Verdict
+
+
+def lsh_params(floor: float, num_perm: int, recall: float = LSH_RECALL) -> tuple[int, int]:
+    """LSH bands and rows: the most rows per band (fewest chance candidates) for which a
+    pair at similarity `floor` is a candidate with probability at least `recall`."""
+    best = (num_perm, 1)
+    for rows in range(1, num_perm // 2 + 1):
+        bands = num_perm // rows
+        if 1 - (1 - floor**rows) ** bands >= recall:
+            best = (bands, rows)
+        else:
+            break
+    return best
+
+
+# Up to this many items a scope is scanned whole (exact, and faster than banding at this
+# size); past it, candidates come from the LSH bands.
+SCAN_LIMIT = 1024
+
+
+class _Scope:
+    __slots__ = ("buckets", "item_ids", "lines", "matrix", "size", "tags")
+
+    def __init__(self, num_perm: int) -> None:
+        self.item_ids: list[str] = []
+        self.tags: list[frozenset[str]] = []
+        self.lines: list[int | None] = []
+        self.matrix: npt.NDArray[np.uint32] = np.empty((8, num_perm), dtype=np.uint32)
+        self.size = 0
+        self.buckets: dict[int, list[int]] | None = None
+
+    def append(self, sig: Signature) -> int:
+        if self.size == len(self.matrix):
+            grown = np.empty((2 * self.size, self.matrix.shape[1]), dtype=np.uint32)
+            grown[: self.size] = self.matrix
+            self.matrix = grown
+        self.matrix[self.size] = sig
+        self.size += 1
+        return self.size - 1
+
+
+class NearIndex:
+    """Signatures by scope; `query` finds the items of one scope similar to a signature.
+
+    ``threshold``: similarity from which an item is a duplicate. ``band``: how far below the
+    threshold an item is still reported, as a possible duplicate.
+
+    Each scope keeps its signatures in one matrix. Up to `SCAN_LIMIT` items a query compares
+    against all of them; past that, MinHash LSH picks the candidates: ``bands`` bands of
+    ``rows`` values, an item being a candidate when one band is equal, with the banding
+    (`lsh_params`) that finds a pair at ``threshold - band`` with probability `LSH_RECALL`.
+    Either way a candidate's similarity is estimated from the full signatures, so the
+    banding decides only what is looked at, never a verdict. (The banding is datasketch's
+    ``MinHashLSH`` algorithm; it is done here on the signature matrix because datasketch's
+    insert and query cost tens of microseconds each, more than the rest of intake.)
+
+    An item may be added more than once (several signatures for one id); a query reports
+    each id once, with its best verdict. Two guards keep look-alikes that are known to
+    differ from being called duplicates; they are at most possible duplicates:
+
+    - identifiers (normalized aliases) that conflict (`aliases.conflicting`: both name a
+      CVE, and not the same one). Advisories written from one template ("XSS in X prior
+      to 2.5") read alike and are still different vulnerabilities;
+    - start lines more than ``max_line_distance`` apart, when both are given. In a file
+      scope (`near_scope`) the text of two results of one rule is the rule's boilerplate,
+      and only where they are tells them apart. ``None`` turns this guard off.
+    """
+
+    def __init__(
+        self,
+        threshold: float = 0.8,
+        band: float = 0.1,
+        num_perm: int = DEFAULT_NUM_PERM,
+        max_line_distance: int | None = 20,
+    ) -> None:
+        if not 0 < threshold <= 1:
+            raise ValueError("threshold must be in (0, 1]")
+        if not 0 <= band < threshold:
+            raise ValueError("band must be in [0, threshold)")
+        if num_perm < 2:
+            raise ValueError("num_perm must be at least 2")
+        self.threshold = threshold
+        self.band = band
+        self.num_perm = num_perm
+        self.max_line_distance = max_line_distance
+        self.floor = threshold - band
+        self.bands, self.rows = lsh_params(self.floor, num_perm)
+        rng = np.random.default_rng(SEED)
+        # A band's key: its values mixed into 64 bits (odd multipliers), plus a per-band
+        # offset so that equal values in two different bands do not share a bucket. A
+        # collision only adds a candidate, which the full comparison then drops.
+        self._mix = rng.integers(0, 2**63, self.rows, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        self._offsets = rng.integers(0, 2**63, self.bands, dtype=np.uint64)
+        self._scopes: dict[str, _Scope] = {}
+
+    def __len__(self) -> int:
+        return sum(scope.size for scope in self._scopes.values())
+
+    def scopes(self) -> list[str]:
+        """The scopes that hold at least one item."""
+        return sorted(self._scopes)
+
+    def _check(self, sig: Signature) -> None:
+        if sig.shape != (self.num_perm,):
+            raise ValueError(f"expected a signature of {self.num_perm} values, got {sig.size}")
+
+    def _band_keys(self, sigs: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
+        used = self.bands * self.rows
+        banded = sigs[..., :used].reshape((*sigs.shape[:-1], self.bands, self.rows))
+        keys: npt.NDArray[np.uint64] = (banded.astype(np.uint64) * self._mix).sum(
+            axis=-1, dtype=np.uint64
+        ) + self._offsets
+        return keys
+
+    def add(
+        self,
+        item_id: str,
+        scope: str,
+        sig: Signature,
+        *,
+        ids: Iterable[str] = (),
+        line: int | None = None,
+    ) -> None:
+        """Index `sig` as `item_id` in `scope`, with the item's identifiers and start line
+        for the guards."""
+        self._check(sig)
+        holder = self._scopes.get(scope)
+        if holder is None:
+            holder = self._scopes[scope] = _Scope(self.num_perm)
+        row = holder.append(sig)
+        holder.item_ids.append(item_id)
+        holder.tags.append(frozenset(ids))
+        holder.lines.append(line)
+        if holder.buckets is not None:
+            for key in self._band_keys(sig).tolist():
+                holder.buckets.setdefault(key, []).append(row)
+        elif holder.size > SCAN_LIMIT:
+            holder.buckets = {}
+            all_keys = self._band_keys(holder.matrix[: holder.size]).tolist()
+            for index, keys in enumerate(all_keys):
+                for key in keys:
+                    holder.buckets.setdefault(key, []).append(index)
+
+    def query(
+        self,
+        scope: str,
+        sig: Signature,
+        *,
+        ids: Iterable[str] = (),
+        line: int | None = None,
+    ) -> list[Match]:
+        """The items of `scope` at least ``threshold - band`` similar to `sig`: duplicates
+        first, then by decreasing similarity, ties by id."""
+        self._check(sig)
+        holder = self._scopes.get(scope)
+        if holder is None:
+            return []
+        if holder.buckets is None:
+            rows = np.arange(holder.size)
+            values = np.count_nonzero(holder.matrix[: holder.size] == sig, axis=1) / self.num_perm
+        else:
+            candidates: set[int] = set()
+            for key in self._band_keys(sig).tolist():
+                bucket = holder.buckets.get(key)
+                if bucket:
+                    candidates.update(bucket)
+            if not candidates:
+                return []
+            rows = np.fromiter(candidates, dtype=np.intp, count=len(candidates))
+            values = np.count_nonzero(holder.matrix[rows] == sig, axis=1) / self.num_perm
+        keep = np.flatnonzero(values >= self.floor)
+        if not len(keep):
+            return []
+        own = frozenset(ids)
+        best: dict[str, Match] = {}
+        for row, value in zip(rows[keep].tolist(), values[keep].tolist(), strict=True):
+            duplicate = (
+                value >= self.threshold
+                and not conflicting(own, holder.tags[row])
+                and not self._far(line, holder.lines[row])
+            )
+            item_id = holder.item_ids[row]
+            match = Match(item_id, value, "duplicate" if duplicate else "possible_duplicate")
+            known = best.get(item_id)
+            if known is None or _rank(match) > _rank(known):
+                best[item_id] = match
+        return sorted(best.values(), key=lambda m: (not _rank(m)[0], -m.similarity, m.item_id))
+
+    def _far(self, a: int | None, b: int | None) -> bool:
+        limit = self.max_line_distance
+        return limit is not None and a is not None and b is not None and abs(a - b) > limit
+
+
+def _rank(match: Match) -> tuple[bool, float]:
+    return (match.verdict == "duplicate", match.similarity)
