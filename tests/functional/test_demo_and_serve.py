@@ -54,7 +54,18 @@ def test_demo_sets_up_a_fresh_dir_runs_the_job_and_can_run_again(tmp_path: Path)
     kinds = sorted(o["kind"] for o in json.loads(listed.stdout)["items"])
     assert kinds.count("agency") == 4 and kinds.count("developer") == 2
     assert kinds.count("vendor") == 2 and kinds.count("operator") == 2
-    assert kinds.count("clearinghouse") == 1
+    assert kinds.count("clearinghouse") == 1 and kinds.count("reporter") == 1
+    # The pre-release review ran end to end through the gateway, against the stand-in.
+    assert "determined   covered under covered-frontier-model" in first.stdout
+    assert "gateway call status 200" in first.stdout and "Stand-in (not a model)" in first.stdout
+    # The clearinghouse took in the real files and collapsed the subset into the full report.
+    subset = next(line for line in first.stdout.splitlines() if "bash-report-subset" in line)
+    assert "0 new" in subset and "4 duplicates" in subset
+    assert "Triage queue (top 10 of " in first.stdout
+    windows = json.loads(_run(["windows", "list", "--json"], tmp_path, env).stdout)
+    assert windows["items"][0]["state"] == "open"
+    queue = json.loads(_run(["vulns", "list", "--json"], tmp_path, env).stdout)
+    assert queue["total"] >= 10 and all(i["id"].startswith("ASSAY-") for i in queue["items"])
     again = _run(["demo", "--no-serve"], tmp_path, env)
     assert again.returncode == 0, again.stderr
     assert (data / "demo-credentials.txt").read_text() != "\n".join(creds) + "\n"

@@ -122,6 +122,10 @@ class VulnDetail(VulnSummary):
     cluster: list[FindingOut] = Field(
         description="The findings you may see in this vulnerability, with each merge's reason."
     )
+    reporter_history: dict[str, dict[str, float | int]] = Field(
+        default_factory=dict,
+        description="For analysts: each reporter's findings, valid rate and duplicate rate.",
+    )
 
 
 class MergeIn(BaseModel):

@@ -70,5 +70,16 @@ def detail(session: Session, *, actor: Actor, vuln: Vulnerability) -> VulnDetail
             "cluster": [
                 FindingOut.model_validate(f) for f in vulns.cluster(session, actor=actor, vuln=vuln)
             ],
+            "reporter_history": _history(session, actor, vuln),
         }
     )
+
+
+def _history(
+    session: Session, actor: Actor, vuln: Vulnerability
+) -> dict[str, dict[str, float | int]]:
+    """Reporter track records are for analysts only: a reporter never learns who else reported."""
+    if not vulns.sees_everything(actor):
+        return {}
+    found = vulns.reporter_history(session, vuln.party_org_ids)
+    return {str(org): numbers for org, numbers in found.items()}

@@ -9,9 +9,10 @@ which id it duplicates, never shown another reporter's details.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from assay.clearinghouse.clustering import allocate_ids, merge_vulnerabilities
@@ -226,3 +227,32 @@ def list_submissions(
     where = visible_filter(actor, Permission.SUBMISSION_READ, SUBMISSION_COLUMNS)
     stmt = select(Submission).where(where).order_by(Submission.created_at.desc(), Submission.id)
     return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def reporter_history(
+    session: Session, org_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, float | int]]:
+    """Per reporter: findings sent, and the share that were valid (their vulnerability is not
+    ``invalid``) and the share that duplicated an earlier report."""
+    wanted = sorted(set(org_ids), key=str)
+    history: dict[uuid.UUID, dict[str, float | int]] = {}
+    if not wanted:
+        return history
+    stmt = (
+        select(
+            ReportedFinding.org_id,
+            func.count(ReportedFinding.id),
+            func.sum(case((Vulnerability.status == VulnStatus.INVALID, 1), else_=0)),
+            func.sum(case((ReportedFinding.level != MergeLevel.NEW, 1), else_=0)),
+        )
+        .join(Vulnerability, Vulnerability.id == ReportedFinding.vulnerability_id)
+        .where(ReportedFinding.org_id.in_(wanted))
+        .group_by(ReportedFinding.org_id)
+    )
+    for org_id, total, invalid, duplicates in session.execute(stmt):
+        history[org_id] = {
+            "findings": total,
+            "valid_rate": round(1 - (invalid or 0) / total, 4),
+            "duplicate_rate": round((duplicates or 0) / total, 4),
+        }
+    return history

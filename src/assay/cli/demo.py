@@ -61,12 +61,33 @@ def demo(
             key = os.environ.get("ASSAY_DEMO_MODEL_API_KEY", "not-needed")
             url, stand_in = model_url, False
         _run_review(runtime, url=url, name=model_name, key=key, stand_in=stand_in)
+        _run_intake(runtime)
         if no_serve:
             runtime.db.dispose()
             console.print("demo ready; `assay serve` (with the same ASSAY_DATA_DIR) serves it")
             return
         # The stand-in keeps running while the UI is served, so the gateway can reach it.
         run_server(CliState(as_email=st.as_email, _settings=settings, _runtime=runtime))
+
+
+def _run_intake(runtime: Runtime) -> None:
+    from assay.demo.intake import run_intake
+
+    result = run_intake(runtime)
+    typer.echo("Clearinghouse intake (real SARIF and OSV files, duplicates collapsed on arrival):")
+    for item in result.intakes:
+        out = item.out
+        typer.echo(
+            f"  {item.file:<58} {out.findings:>3} findings, {out.new:>3} new, "
+            f"{out.duplicates:>3} duplicates  ({item.who})"
+        )
+    if result.kev_loaded is not None:
+        typer.echo(f"  KEV catalog loaded: {result.kev_loaded} entries")
+    typer.echo(f"Triage queue (top {len(result.queue)} of {result.total}):")
+    for v in result.queue:
+        ssvc = v.ssvc_decision or "-"
+        cvss = "-" if v.cvss_score is None else f"{v.cvss_score:.1f}"
+        typer.echo(f"  {v.id}  {v.status.value:<8} SSVC {ssvc:<7} CVSS {cvss:<4} {v.title[:60]}")
 
 
 def _run_review(runtime: Runtime, *, url: str, name: str, key: str, stand_in: bool) -> None:

@@ -41,6 +41,7 @@ DEMO_ORGS: tuple[DemoOrg, ...] = (
         "State of Franklin Office of Cybersecurity", OrgKind.OPERATOR, "franklin.demo", "analyst"
     ),
     DemoOrg("Riverside Water Authority", OrgKind.OPERATOR, "riverside-water.demo", "engineer"),
+    DemoOrg("Independent Security Researchers", OrgKind.REPORTER, "researchers.demo", "researcher"),
 )
 
 INSTANCE_ADMIN_EMAIL = "admin@clearinghouse.demo"

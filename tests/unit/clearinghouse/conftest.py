@@ -16,8 +16,9 @@ from assay.core.authz import Actor, OrgKind, Role
 from assay.core.clock import FrozenClock
 from assay.runtime import Runtime
 from tests.factories import actor, make_org, make_user
+from tests.shared_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
+DATA = SHARED_DATA
 SARIF = DATA / "sarif"
 OSV = DATA / "osv" / "pypa"
 

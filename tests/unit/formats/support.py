@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-# tests/unit/formats -> repository root -> its sibling "shared" folder.
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+from tests.shared_data import SHARED_DATA
+
+DATA = SHARED_DATA
 
 
 def data_dir(*parts: str) -> Path:

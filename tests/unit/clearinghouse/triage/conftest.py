@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.clearinghouse.triage.support import KEV_CSV, KEV_JSON
+from tests.shared_data import shared
 
 
 @pytest.fixture(scope="session")
 def kev_json() -> bytes:
-    return KEV_JSON.read_bytes()
+    return shared("kev", "known_exploited_vulnerabilities.json").read_bytes()
 
 
 @pytest.fixture(scope="session")
 def kev_csv() -> bytes:
-    return KEV_CSV.read_bytes()
+    return shared("kev", "known_exploited_vulnerabilities.csv").read_bytes()

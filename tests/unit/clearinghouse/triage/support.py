@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from tests.shared_data import SHARED_DATA, shared
 
-SHARED_DATA = Path(__file__).resolve().parents[4].parent / "shared" / "data"
 KEV_DIR = SHARED_DATA / "kev"
+__all__ = ["EPSS_FIXTURE", "KEV_CSV", "KEV_JSON", "SHARED_DATA", "shared"]
 KEV_JSON = KEV_DIR / "known_exploited_vulnerabilities.json"
 KEV_CSV = KEV_DIR / "known_exploited_vulnerabilities.csv"
 

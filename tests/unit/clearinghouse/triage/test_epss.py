@@ -10,7 +10,8 @@ import pytest
 from assay.clearinghouse.triage.epss import parse_epss_csv
 from assay.clearinghouse.triage.kev import parse_kev
 from assay.core.errors import FieldError, InvalidInput
-from tests.unit.clearinghouse.triage.support import EPSS_FIXTURE, KEV_JSON
+from tests.shared_data import shared
+from tests.unit.clearinghouse.triage.support import EPSS_FIXTURE
 
 NAME = "epss_scores-2025-08-25.csv"
 HEADER = b"#model_version:v2025.03.14,score_date:2025-08-25T00:00:00+0000\ncve,epss,percentile\n"
@@ -38,7 +39,13 @@ def test_the_fixture_parses() -> None:
 
 
 def test_the_fixture_uses_real_kev_cve_ids() -> None:
-    kev = {e.cve_id for e in parse_kev(KEV_JSON.read_bytes(), source_name="kev.json").entries}
+    kev = {
+        e.cve_id
+        for e in parse_kev(
+            shared("kev", "known_exploited_vulnerabilities.json").read_bytes(),
+            source_name="kev.json",
+        ).entries
+    }
     parsed = parse_epss_csv(EPSS_FIXTURE, source_name=NAME)
     assert {s.cve_id for s in parsed.scores} <= kev
 

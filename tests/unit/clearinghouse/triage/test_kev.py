@@ -11,7 +11,7 @@ import pytest
 
 from assay.clearinghouse.triage.kev import KevCatalog, parse_kev, parse_kev_csv, parse_kev_json
 from assay.core.errors import FieldError, InvalidInput
-from tests.unit.clearinghouse.triage.support import SHARED_DATA
+from tests.shared_data import shared
 
 JSON_NAME = "known_exploited_vulnerabilities.json"
 CSV_NAME = "known_exploited_vulnerabilities.csv"
@@ -77,11 +77,11 @@ def test_the_shipped_schema_is_the_shared_copy() -> None:
     shipped = resources.files("assay.clearinghouse.triage").joinpath("data")
     assert (
         shipped.joinpath("kev.schema.json").read_bytes()
-        == (SHARED_DATA / "schemas" / "kev.schema.json").read_bytes()
+        == shared("schemas", "kev.schema.json").read_bytes()
     )
     assert (
         shipped.joinpath("LICENSE-kev-data.txt").read_bytes()
-        == (SHARED_DATA / "kev" / "LICENSE").read_bytes()
+        == shared("kev", "LICENSE").read_bytes()
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -17,7 +16,7 @@ from assay.clearinghouse.triage.scores import (
     best_score,
     parse_cvss,
 )
-from tests.unit.clearinghouse.triage.support import SHARED_DATA
+from tests.shared_data import shared
 
 V31_CRITICAL = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
 V40_CRITICAL = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
@@ -116,7 +115,7 @@ def _walk(node: Any) -> Any:
 
 def _csaf_scores() -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
-    for path in sorted((SHARED_DATA / "csaf").rglob("*.json")):
+    for path in sorted(shared("csaf").rglob("*.json")):
         for node in _walk(orjson.loads(path.read_bytes())):
             if isinstance(node, dict) and isinstance(node.get("cvss_v3"), dict):
                 found.append(node["cvss_v3"])
@@ -137,7 +136,7 @@ def test_every_osv_pypa_severity_vector_parses() -> None:
     pattern = re.compile(r"^\s*score:\s*['\"]?(CVSS:[^\s'\"]+)", re.MULTILINE)
     vectors = {
         match
-        for path in (SHARED_DATA / "osv" / "pypa").rglob("*.yaml")
+        for path in shared("osv", "pypa").rglob("*.yaml")
         for match in pattern.findall(path.read_text("utf-8"))
     }
     assert len(vectors) >= 50
@@ -150,7 +149,7 @@ _CYCLONEDX_VERSIONS: dict[str, CvssVersion] = {"CVSSv3": "3.0", "CVSSv31": "3.1"
 
 def _cyclonedx_ratings() -> list[dict[str, Any]]:
     ratings = []
-    for path in sorted((SHARED_DATA / "sbom").rglob("*.json")):
+    for path in sorted(shared("sbom").rglob("*.json")):
         data = path.read_bytes()
         if b'"vector"' not in data:
             continue
@@ -225,4 +224,4 @@ def test_an_invalid_vector_raises_unless_skipped() -> None:
 
 
 def test_the_shared_data_is_where_the_tests_expect_it() -> None:
-    assert Path(SHARED_DATA, "SOURCES.md").is_file()
+    assert shared("SOURCES.md").is_file()

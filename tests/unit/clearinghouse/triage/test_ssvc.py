@@ -22,15 +22,15 @@ from assay.clearinghouse.triage.ssvc import (
     parse_table,
     suggest_inputs,
 )
-from tests.unit.clearinghouse.triage.support import SHARED_DATA
+from tests.shared_data import shared
 
 DATA = resources.files("assay.clearinghouse.triage").joinpath("data")
 SHIPPED = DATA.joinpath(ssvc.TABLE_FILE).read_text("utf-8")
 
 
 def test_the_shipped_table_is_the_shared_copy_byte_for_byte() -> None:
-    shared = SHARED_DATA / "ssvc" / "cisa" / ssvc.TABLE_FILE
-    assert DATA.joinpath(ssvc.TABLE_FILE).read_bytes() == shared.read_bytes()
+    copy = shared("ssvc", "cisa", ssvc.TABLE_FILE)
+    assert DATA.joinpath(ssvc.TABLE_FILE).read_bytes() == copy.read_bytes()
 
 
 def test_the_shipped_data_keeps_its_licences_and_sources() -> None:
@@ -38,7 +38,7 @@ def test_the_shipped_data_keeps_its_licences_and_sources() -> None:
     assert {"LICENSE-ssvc-data.txt", "LICENSE-ssvc-repo.txt", "SOURCES.md"} <= names
     assert (
         DATA.joinpath("LICENSE-ssvc-data.txt").read_bytes()
-        == (SHARED_DATA / "ssvc" / "LICENSE").read_bytes()
+        == shared("ssvc", "LICENSE").read_bytes()
     )
     sources = DATA.joinpath("SOURCES.md").read_text("utf-8")
     assert "CERTCC/SSVC @e3b00a25" in sources
