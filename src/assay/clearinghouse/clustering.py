@@ -118,6 +118,7 @@ class Clusterer:
         ids = [_aliases(f) for f in batch]
         known_keys = self._lookup_keys({k.value for ks in keys for k in ks})
         known_aliases = self._lookup_aliases({a for a_s in ids for a in a_s})
+        self._load_scopes({scope_of(f) for f in batch})
         rows: list[dict[str, Any]] = []
         new_keys: dict[str, uuid.UUID] = {}
         new_aliases: dict[str, uuid.UUID] = {}
@@ -195,12 +196,11 @@ class Clusterer:
         text = near.normalize_text(f.title, f.description, f.snippet)
         signature = near.signature(text) if scope and text else None
         possible: uuid.UUID | None = None
+        origin = str(self.submission_id)  # a log's own results never near-merge each other
         if signature is not None:
-            self._load_scope(scope)
-            best = None
-            for match in self.index.query(scope, signature):
-                if best is None or match.similarity > best.similarity:
-                    best = match
+            self._load_scopes({scope})
+            matches = self.index.query(scope, signature, ids=ids, line=f.start_line, origin=origin)
+            best = matches[0] if matches else None  # duplicates come first
             if best is not None:
                 target = uuid.UUID(best.item_id)
                 if best.verdict == "duplicate":
@@ -209,7 +209,9 @@ class Clusterer:
                 possible = target
         vuln_id = self._new_vuln(f, scope)
         if signature is not None:
-            self.index.add(str(vuln_id), scope, signature)
+            self.index.add(
+                str(vuln_id), scope, signature, ids=ids, line=f.start_line, origin=origin
+            )
         sig_bytes = near.to_bytes(signature) if signature is not None else None
         return vuln_id, MergeLevel.NEW, "first report", possible, sig_bytes
 
@@ -279,21 +281,37 @@ class Clusterer:
             )
             self._public_ids.update((v, p) for v, p in self.session.execute(stmt))
 
-    def _load_scope(self, scope: str) -> None:
-        """Bring the scope's earlier first reports into the near-duplicate index, once."""
-        if scope in self._loaded_scopes:
-            return
-        self._loaded_scopes.add(scope)
-        stmt = select(ReportedFinding.vulnerability_id, ReportedFinding.signature).where(
-            ReportedFinding.scope == scope,
-            ReportedFinding.level == MergeLevel.NEW,
-            ReportedFinding.signature.is_not(None),
-        )
-        rows = self.session.execute(stmt).all()
-        for vuln_id, signature in rows:
-            if signature is not None:  # the query excludes NULL; this tells the type checker
-                self.index.add(str(vuln_id), scope, near.from_bytes(signature))
-        self._remember(v for v, _ in rows)
+    def _load_scopes(self, scopes: set[str]) -> None:
+        """Bring the earlier first reports of these scopes into the near-duplicate index,
+        once per scope, with one query per chunk of scopes."""
+        new = sorted(scopes - self._loaded_scopes - {""})
+        self._loaded_scopes.update(new)
+        for chunk in _chunks(new):
+            stmt = select(
+                ReportedFinding.vulnerability_id,
+                ReportedFinding.scope,
+                ReportedFinding.signature,
+                ReportedFinding.aliases,
+                ReportedFinding.start_line,
+                ReportedFinding.submission_id,
+            ).where(
+                ReportedFinding.scope.in_(chunk),
+                ReportedFinding.level == MergeLevel.NEW,
+                ReportedFinding.signature.is_not(None),
+            )
+            rows = self.session.execute(stmt).all()
+            for vuln_id, scope, signature, ids, line, origin in rows:
+                if signature is None:  # excluded by the query; this tells the type checker
+                    continue
+                self.index.add(
+                    str(vuln_id),
+                    scope,
+                    near.from_bytes(signature),
+                    ids=ids or (),
+                    line=line,
+                    origin=str(origin),
+                )
+            self._remember(row[0] for row in rows)
 
     # -- new vulnerabilities ----------------------------------------------------------
 

@@ -13,10 +13,11 @@ from collections.abc import Iterable
 
 MAX_ALIAS_LENGTH = 100  # the width of the database column
 
-_CVE = re.compile(r"CVE-(\d{4})-(\d{4,19})")
+# ASCII digits only: "\d" would also take other scripts' digits.
+_CVE = re.compile(r"CVE-(\d{4})-(\d{4,19})", re.ASCII)
 _GHSA = re.compile(r"GHSA((?:-[23456789cfghjmpqrvwx]{4}){3})")
 # Databases whose ids are PREFIX-YEAR-NUMBER, written in capitals.
-_YEAR_NUMBER = re.compile(r"(PYSEC|OSV|GO|RUSTSEC|GSD|GMS|HSEC|JLSEC|MAL)-(\d{4})-(\d+)")
+_YEAR_NUMBER = re.compile(r"(PYSEC|OSV|GO|RUSTSEC|GSD|GMS|HSEC|JLSEC|MAL)-(\d{4})-(\d+)", re.ASCII)
 _STRUCTURED = {"CVE", "GHSA", "PYSEC", "OSV", "GO", "RUSTSEC", "GSD", "GMS", "HSEC", "JLSEC", "MAL"}
 # Other databases whose ids are all capitals (Debian, Ubuntu, Red Hat, Alma, Rocky, Oracle,
 # Snyk, Black Duck, Mageia, SUSE, Alpine, Chainguard, curl, Python Software Foundation).
@@ -26,7 +27,7 @@ _UPPER |= {"CURL", "PSF", "UVI"}
 # Weakness and attack-pattern catalogues are not vulnerabilities.
 _NOT_VULNERABILITIES = {"CWE", "CAPEC", "NVD", "OWASP", "WASC"}
 _OTHER = re.compile(r"([A-Za-z][A-Za-z0-9]{0,19})-([A-Za-z0-9][A-Za-z0-9._:-]*)")
-_DIGIT = re.compile(r"\d")
+_DIGIT = re.compile(r"\d", re.ASCII)
 
 
 def normalize_alias(value: str) -> str | None:
@@ -77,23 +78,26 @@ def normalize_aliases(values: Iterable[str]) -> list[str]:
 
 
 def conflicting(a: Iterable[str], b: Iterable[str]) -> bool:
-    """Whether two sets of normalized identifiers name different vulnerabilities: some
-    database (the prefix: CVE, GHSA, PYSEC, ...) has ids in both and none in common.
+    """Whether two sets of normalized identifiers name different vulnerabilities: they
+    share none, and some database that gives each vulnerability one id (CVE, GHSA, PYSEC,
+    OSV, GO, RUSTSEC, ...) has ids on both sides.
 
-    A CVE on one side and a GHSA on the other do not conflict (the GHSA may alias that
-    CVE); ``CVE-2022-1`` against ``CVE-2022-2`` does, as the CVE program assigned two ids.
+    A CVE on one side and a GHSA on the other do not conflict (the GHSA may be that CVE's
+    advisory); ``CVE-2022-1`` against ``CVE-2022-2`` does, as the CVE program assigned two
+    ids. Distribution advisories (DSA, USN, RHSA) never conflict: one covers many bugs.
     """
-    by_database: dict[str, set[str]] = {}
+    mine: dict[str, set[str]] = {}
     for alias in a:
-        by_database.setdefault(alias.split("-", 1)[0], set()).add(alias)
-    if not by_database:
+        mine.setdefault(alias.split("-", 1)[0], set()).add(alias)
+    if not mine:
         return False
-    seen: dict[str, bool] = {}
+    theirs: dict[str, set[str]] = {}
     for alias in b:
         database = alias.split("-", 1)[0]
-        if database in by_database:
-            seen[database] = seen.get(database, False) or alias in by_database[database]
-    return any(not shared for shared in seen.values())
+        if alias in mine.get(database, ()):
+            return False
+        theirs.setdefault(database, set()).add(alias)
+    return any(database in theirs for database in mine if database in _STRUCTURED)
 
 
 class AliasGraph:

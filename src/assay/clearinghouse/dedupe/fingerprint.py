@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Literal, NamedTuple
 from urllib.parse import unquote
@@ -69,37 +69,37 @@ def exact_keys(f: Finding) -> list[ExactKey]:
                 keys.append(ExactKey("fingerprint", f"fp:{name[:_MAX_NAME]}:{digest}"))
     path = normalize_path(f.path, repo) if f.path else ""
     if f.partial_fingerprints:
-        parts = _pairs(f.partial_fingerprints)
+        parts = [
+            field
+            for name, value in sorted(f.partial_fingerprints.items())
+            if name and value
+            for field in (name, value)
+        ]
         if parts:
             digest = _digest(_SCHEME, repo, path, f.rule_id or "", *parts)
-            keys.append(ExactKey("partial_fingerprint", f"pfp:{digest}"))
+            keys.append(ExactKey("partial_fingerprint", "pfp:" + digest))
     if path:
-        computed = _computed(f, repo, path)
-        if computed:
-            keys.append(ExactKey("computed", computed))
+        if f.cwe_ids:
+            cwes = f.cwe_ids
+            weakness = cwes[0].upper() if len(cwes) == 1 else ",".join(sorted(_upper(cwes)))
+        elif f.rule_id and not f.rule_id.isspace():
+            weakness = f.rule_id.strip().lower()
+        else:
+            # Nothing says which bug this is: a key per place would merge unrelated bugs.
+            return keys
+        code = normalize_code(f.snippet) if f.snippet else ""
+        if code:
+            where = "code:" + code
+        elif f.start_line is not None:
+            where = f"line:{f.start_line}"
+        else:
+            where = "file"
+        keys.append(ExactKey("computed", "cfp:" + _digest(_SCHEME, repo, path, weakness, where)))
     return keys
 
 
-def _computed(f: Finding, repo: str, path: str) -> str | None:
-    if f.cwe_ids:
-        weakness = ",".join(sorted({cwe.upper() for cwe in f.cwe_ids}))
-    elif f.rule_id and f.rule_id.strip():
-        weakness = f.rule_id.strip().lower()
-    else:
-        # Nothing says which bug this is: one key per place would merge unrelated bugs.
-        return None
-    code = normalize_code(f.snippet) if f.snippet else ""
-    if code:
-        where = "code:" + code
-    elif f.start_line is not None:
-        where = f"line:{f.start_line}"
-    else:
-        where = "file"
-    return "cfp:" + _digest(_SCHEME, repo, path, weakness, where)
-
-
-def _pairs(mapping: Mapping[str, str]) -> list[str]:
-    return [f"{name}={value}" for name, value in sorted(mapping.items()) if name and value]
+def _upper(values: Iterable[str]) -> set[str]:
+    return {value.upper() for value in values}
 
 
 def _digest(*fields: str) -> str:
@@ -116,7 +116,8 @@ def _digest(*fields: str) -> str:
 # --- repositories ----------------------------------------------------------------------------
 
 _SCHEME_PREFIX = re.compile(r"^[a-z][a-z0-9+.-]*://")
-_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?([^/:]+):(?!\d+(?:/|$))(.*)$")
+# git's rule: without a scheme, a colon before the first slash makes "host:path".
+_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?([^/:]+):(.*)$")
 _PORT = re.compile(r":\d*$")
 
 
@@ -184,6 +185,7 @@ _CI_ROOTS: tuple[tuple[str, ...], ...] = (
 )
 
 
+@lru_cache(maxsize=65536)
 def normalize_path(path: str, repository: str | None = None) -> str:
     """A file path as a repository-relative POSIX path, case preserved.
 
@@ -199,7 +201,6 @@ def normalize_path(path: str, repository: str | None = None) -> str:
     return _normalize_path(path, repository.rsplit("/", 1)[-1].lower() if repository else "")
 
 
-@lru_cache(maxsize=65536)
 def _normalize_path(path: str, repo_name: str) -> str:
     result = path
     for _ in range(8):  # reach a fixed point, so normalizing twice changes nothing
@@ -266,7 +267,7 @@ def _strip_root(segments: list[str], repo_name: str) -> list[str]:
 
 # A line-number gutter that some tools embed in snippets: "12:", "12 |", "  12 │", "> 12 |"
 # (a code frame's marker), "L12:", or "12<TAB>" as `cat -n` prints it.
-_GUTTER = re.compile(r"[ \t]*(?:>[ \t]*)?L?(\d{1,9})(?:[ \t]*[:|│¦](?![:=])|\t)")
+_GUTTER = re.compile(r"[ \t]*(?:>[ \t]*)?(?:L?(\d{1,9})[ \t]*[:|│¦](?![:=])|(\d{1,9})\t)")
 
 
 def normalize_code(snippet: str) -> str:
@@ -290,7 +291,7 @@ def _strip_gutter(snippet: str) -> str:
         match = _GUTTER.match(line)
         if match is None:
             return snippet
-        number = int(match.group(1))
+        number = int(match.group(1) or match.group(2))
         if number <= previous:
             return snippet
         previous = number

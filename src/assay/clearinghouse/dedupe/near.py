@@ -1,31 +1,35 @@
-"""Near duplicates: MinHash signatures of a report's text and an LSH index per scope.
+"""Near duplicates: MinHash signatures of a report's text, and an index of them by scope.
 
-The text of a report is reduced to two kinds of features:
+A report's text becomes two kinds of features (`normalize_text`, `shingles`):
 
-- the words of its prose and code, lower-cased, split at camelCase and snake_case
-  boundaries, crudely stemmed ("validates", "validation" -> "valid"), with stop words,
-  numbers (line numbers, versions, ports), hex addresses and hashes dropped;
-- the identifiers it names (``get_user``, ``normalize_path_middleware``, ``pickle``,
-  ``md5``, every name in the code snippet), each counted `IDENT_WEIGHT` times.
+- the words of its prose and code, lower-cased, split at camelCase and snake_case,
+  crudely stemmed ("validates", "validation" -> "valid"), without stop words, numbers
+  (line numbers, versions, ports), hex addresses and hashes;
+- the identifiers it names (``get_user``, ``normalize_path_middleware``, ``md5``, a quoted
+  ```user_id```, every name in the code snippet), each counted `IDENT_WEIGHT` times.
 
-Word unigrams, not k-grams or character n-grams: two reporters rephrase and reorder, and
-on the hand-written pairs in the tests word bigrams halved the similarity of true
-duplicates while character 4- and 5-grams did no better than unigrams at separating them
-from different bugs. Weighting identifiers is what separates them: different bugs in one
-project are told in the same words ("an attacker can inject arbitrary SQL") about
-different functions, and the same bug is told in different words about the same ones.
+Word unigrams, not k-grams or character n-grams: two reporters rephrase and reorder. On
+the hand-written report pairs in the tests, word bigrams halved the similarity of true
+duplicates (median 0.29 against 0.54) and character 4- and 5-grams separated them from
+different bugs no better than unigrams. Weighting identifiers is what separates them:
+different bugs in one project are told in the same words ("an attacker can inject
+arbitrary SQL") about different functions; the same bug is told in other words about the
+same ones. With it the median Jaccard of a duplicate pair went from 0.54 to 0.74 and the
+most similar pair of different bugs from 0.67 to 0.51.
 
 Signatures are MinHash over those features with datasketch's ``affine32`` permutation
-scheme (seed 1) and CRC-32 as the feature hash (datasketch pre-mixes every input hash with
-the MurmurHash3 finalizer, so a fast hash is enough); `signature` computes exactly what
-``MinHash(num_perm, hashfunc=zlib.crc32, scheme="affine32").update_batch(...)`` would, in
-one vectorized step. 128 permutations by default: the standard error of the estimate at a
-similarity of 0.8 is 0.035, against 0.05 with 64, and the band between "possible" and
-"duplicate" is only 0.1 to 0.15 wide.
+scheme (seed 1) and CRC-32 as the feature hash (the scheme pre-mixes every input hash with
+the MurmurHash3 finalizer, so a fast hash is enough): `signature` gives exactly what
+``MinHash(num_perm, hashfunc=zlib.crc32, scheme="affine32").update_batch(shingles(text))``
+holds, computed in one vectorized step from cached feature hashes. 128 permutations by
+default: the standard error of an estimate at 0.8 is 0.035 (0.05 with 64), and the band
+between "possible" and "duplicate" is only 0.1 to 0.15 wide; 64 would save nearly nothing,
+as a signature's cost is in the call and its features, not in the permutations (measured:
+31 microseconds with 128 or with 64).
 
-Scanner results need a scope narrower than a repository: the text of a SARIF result is
-mostly its rule's boilerplate, so two results of one rule in different files read alike.
-`near_scope` puts a located finding in the scope of its file.
+The text of a scanner's result is mostly its rule's boilerplate, so two results of one
+rule read alike wherever they are: `near_scope` puts a located finding in the scope of
+its file, and `NearIndex` has guards for what text cannot tell apart.
 """
 
 from __future__ import annotations
@@ -74,10 +78,8 @@ _KEYWORD_TEXT = """return if else elif for while do def class const let var func
 _KEYWORDS = frozenset(_KEYWORD_TEXT.split())
 # A raw token: a word, a number, or a dotted name ("os.path.join", "settings.py", "3.7.4").
 _RAW = re.compile(r"\w+(?:\.\w+)*")
-# Words inside a raw token: split at camelCase and snake_case; runs of other letters
-# (accented, Cyrillic, CJK) are words as they stand.
-_WORD = re.compile(r"[A-Z]?[a-z]+\d*|[A-Z]+\d*(?![a-z])|[^\W\d_A-Za-z]+")
-_QUOTED = re.compile(r"`([^`\n]{1,200})`|'([^'\s]{1,100})'|\"([^\"\s]{1,100})\"")
+# Words inside an ASCII raw token: split at camelCase and snake_case.
+_WORD = re.compile(r"[A-Z]?[a-z]+\d*|[A-Z]+\d*(?![a-z])")
 _CAMEL = re.compile(r"[a-z][A-Z]")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _CATALOGUE_ID = re.compile(r"\b(cwe|capec)[-_ ]?(\d+)", re.IGNORECASE)
@@ -88,17 +90,35 @@ _SUFFIXES = (
 )  # fmt: skip
 
 
-class _Token(NamedTuple):
+class _Raw(NamedTuple):
     words: tuple[str, ...]  # stemmed words, for the prose features
     names: tuple[str, ...]  # the identifier parts it names, lower case
     identifier: bool  # whether prose that contains it is naming code
 
 
-# Raw tokens repeat across reports (a vocabulary, plus the names of one code base), so
-# each is analysed once; the cache is dropped whole when it grows past its bound.
-_TOKENS: dict[str, _Token] = {}
-_TOKEN_CACHE_LIMIT = 200_000
-_NOTHING = _Token((), (), False)
+class _Chunk(NamedTuple):
+    """What one whitespace-separated chunk of text contributes."""
+
+    words: tuple[str, ...]
+    prose_names: tuple[str, ...]  # its names that read as code even in prose
+    code_names: tuple[str, ...]  # all its names, for a code snippet
+
+
+# Chunks repeat across reports (a vocabulary, plus the names of one code base), so each is
+# analysed once; the cache is dropped whole when it grows past its bound.
+_CHUNKS: dict[str, _Chunk] = {}
+_CHUNK_CACHE_LIMIT = 200_000
+_NOTHING = _Raw((), (), False)
+# Punctuation becomes space before splitting (a regex over the whole text costs three
+# times as much), except what a chunk's analysis needs: "_" and "." inside names, and the
+# quotes and backticks that mark a name in prose.
+_SPACES = str.maketrans(
+    dict.fromkeys(
+        "!#$%&()*+,-/:;<=>?@[\\]^{|}~\u2013\u2014\u2026\u2022\u00b7\u2192\u00ab\u00bb", " "
+    )
+    | {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
+)
+_QUOTES = "'\"`"
 
 
 def _stem(word: str) -> str:
@@ -108,16 +128,23 @@ def _stem(word: str) -> str:
     return word
 
 
-def _analyse(raw: str) -> _Token:
-    # Numbers, versions and line numbers start with a digit; hex addresses, hashes and
-    # commit ids are long runs of hex digits. None says which bug a report is about.
-    if raw[0].isdigit() or (len(raw) >= 7 and set(raw) <= _HEX and not raw.isalpha()):
+def _analyse(raw: str) -> _Raw:
+    # Numbers, versions and line numbers start with a digit (or "v" and a digit, with a
+    # dot); hex addresses, hashes and commit ids are long runs of hex digits. None says
+    # which bug a report is about.
+    if (
+        raw[0].isdigit()
+        or (raw[0] in "vV" and "." in raw and raw[1:2].isdigit())
+        or (len(raw) >= 7 and set(raw) <= _HEX and not raw.isalpha())
+    ):
         return _NOTHING
     if _CATALOGUE_TOKEN.fullmatch(raw):
-        return _Token((raw.lower(),), (), False)  # a weakness class, not a name in the code
+        return _Raw((raw.lower(),), (), False)  # a weakness class, not a name in the code
+    # camelCase splitting is for ASCII names; other scripts' words stand as they are.
+    pieces = _WORD.findall(raw) if raw.isascii() else re.split(r"[_.]+", raw)
     words = tuple(
         _stem(word)
-        for word in (match.lower() for match in _WORD.findall(raw))
+        for word in (piece.lower() for piece in pieces)
         if len(word) > 1 and word not in _STOP_WORDS
     )
     names = tuple(
@@ -134,19 +161,36 @@ def _analyse(raw: str) -> _Token:
         or _CAMEL.search(raw) is not None
         or (not raw.isalpha() and any(char.isalpha() for char in raw))
     )
-    return _Token(words, names, identifier)
+    return _Raw(words, names, identifier)
 
 
-def _tokens(text: str) -> list[_Token]:
-    cache = _TOKENS
-    if len(cache) >= _TOKEN_CACHE_LIMIT:
+def _analyse_chunk(chunk: str) -> _Chunk:
+    quoted = chunk[0] in _QUOTES or chunk[-1] in _QUOTES
+    words: list[str] = []
+    prose_names: list[str] = []
+    code_names: list[str] = []
+    for raw in _RAW.findall(chunk):
+        found = _analyse(raw)
+        words += found.words
+        code_names += found.names
+        if quoted or found.identifier:
+            prose_names += found.names
+    return _Chunk(tuple(words), tuple(prose_names), tuple(code_names))
+
+
+def _chunks(text: str) -> list[_Chunk]:
+    cache = _CHUNKS
+    if len(cache) >= _CHUNK_CACHE_LIMIT:
         cache.clear()
     get = cache.get
     lowered = text.lower()
     if "cwe" in lowered or "capec" in lowered:
         # "CWE-89" is one fact: keep its number, which the digit rule would drop.
         text = _CATALOGUE_ID.sub(r"\1\2", text)
-    return [get(raw) or cache.setdefault(raw, _analyse(raw)) for raw in _RAW.findall(text)]
+    return [
+        get(chunk) or cache.setdefault(chunk, _analyse_chunk(chunk))
+        for chunk in text.translate(_SPACES).split()
+    ]
 
 
 def normalize_text(title: str | None, description: str | None, code: str | None) -> str:
@@ -154,28 +198,36 @@ def normalize_text(title: str | None, description: str | None, code: str | None)
     names. Empty when the report has nothing to compare."""
     words: list[str] = []
     names: list[str] = []
-    for prose in (title, description):
-        if prose:
-            tokens = _tokens(prose)
-            words += [word for token in tokens for word in token.words]
-            names += [name for token in tokens if token.identifier for name in token.names]
-            if "`" in prose or "'" in prose or '"' in prose:
-                for quoted in _QUOTED.findall(prose):
-                    names += [name for token in _tokens("".join(quoted)) for name in token.names]
-    if code:
-        tokens = _tokens(code)
-        words += [word for token in tokens for word in token.words]
-        names += [name for token in tokens for name in token.names]
+    for part, is_code in ((title, False), (description, False), (code, True)):
+        if part:
+            analyse = _part if len(part) <= _PART_CACHE_TEXT else _part.__wrapped__
+            part_words, part_names = analyse(part, is_code)
+            words += part_words
+            names += part_names
     if not names:
         return " ".join(words)
     # Identifiers in first-seen order, each once: the text must not depend on hash seeds.
     return " ".join(words) + _SECTION + " ".join(dict.fromkeys(names))
 
 
+# Scanners repeat a rule's title and description in every result of it: remember them
+# (texts up to a few kilobytes, so that the cache stays small).
+_PART_CACHE_TEXT = 4096
+
+
+@lru_cache(maxsize=8192)
+def _part(text: str, is_code: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    chunks = _chunks(text)
+    words = tuple([word for chunk in chunks for word in chunk.words])
+    if is_code:
+        return words, tuple([name for chunk in chunks for name in chunk.code_names])
+    return words, tuple([name for chunk in chunks for name in chunk.prose_names])
+
+
 def shingles(text: str, k: int = 1) -> set[bytes]:
     """The feature set of a `normalize_text` result: word k-grams of the words (unigrams by
     default), and each identifier `IDENT_WEIGHT` times (as ``name#0``, ``name#1``, ...)."""
-    return {feature.encode() for feature in _features(text, k)}
+    return {feature.encode("utf-8", "surrogatepass") for feature in _features(text, k)}
 
 
 def _features(text: str, k: int) -> set[str]:
@@ -270,13 +322,13 @@ def signature(text: str, num_perm: int = DEFAULT_NUM_PERM, k: int = 1) -> Signat
 
 
 # Rows of the (features x permutations) product computed at once by `signatures`.
-_BATCH_ROWS = 4096
+_BATCH_ROWS = 1024
 
 
 def signatures(
     texts: Sequence[str], num_perm: int = DEFAULT_NUM_PERM, k: int = 1
 ) -> list[Signature]:
-    """`signature` of many texts at once, which is faster than one by one."""
+    """`signature` of many texts at once: the same values, about a third faster."""
     hash_lists = [_feature_hashes(text, k) for text in texts]
     if any(not hashes for hashes in hash_lists):
         raise ValueError("no features to sign: a text is empty")
@@ -326,9 +378,10 @@ def near_scope(f: Finding) -> str:
     else ecosystem and name), else its file in its repository, else its repository.
 
     A file, not a whole repository, for located findings: results of one rule read alike
-    wherever they are (in Semgrep's OWASP Benchmark log a third of the result pairs in one
-    repository are over 0.8 similar), and the exact keys already join a finding that
-    merely moved within its file.
+    wherever they are (in Semgrep's OWASP Benchmark log 39% of the result pairs are over
+    0.8 similar, and a repository scope would fold its 1,768 results into 7), and the
+    exact keys already join a finding that merely moved within its file. A path with no
+    repository gives no scope: "src/index.js" could be anyone's.
     """
     for package in f.packages:
         if package.purl:
@@ -367,19 +420,24 @@ def lsh_params(floor: float, num_perm: int, recall: float = LSH_RECALL) -> tuple
 
 # Up to this many items a scope is scanned whole (exact, and faster than banding at this
 # size); past it, candidates come from the LSH bands.
-SCAN_LIMIT = 1024
+SCAN_LIMIT = 128
+
+
+# One band's buckets: the band's bytes -> the row holding them, or the rows.
+_Buckets = dict[bytes, int | list[int]]
 
 
 class _Scope:
-    __slots__ = ("buckets", "item_ids", "lines", "matrix", "size", "tags")
+    __slots__ = ("buckets", "item_ids", "lines", "matrix", "origins", "size", "tags")
 
     def __init__(self, num_perm: int) -> None:
         self.item_ids: list[str] = []
         self.tags: list[frozenset[str]] = []
         self.lines: list[int | None] = []
+        self.origins: list[str | None] = []
         self.matrix: npt.NDArray[np.uint32] = np.empty((8, num_perm), dtype=np.uint32)
         self.size = 0
-        self.buckets: dict[int, list[int]] | None = None
+        self.buckets: list[_Buckets] | None = None
 
     def append(self, sig: Signature) -> int:
         if self.size == len(self.matrix):
@@ -407,7 +465,7 @@ class NearIndex:
     insert and query cost tens of microseconds each, more than the rest of intake.)
 
     An item may be added more than once (several signatures for one id); a query reports
-    each id once, with its best verdict. Two guards keep look-alikes that are known to
+    each id once, with its best verdict. Three guards keep look-alikes that are known to
     differ from being called duplicates; they are at most possible duplicates:
 
     - identifiers (normalized aliases) that conflict (`aliases.conflicting`: both name a
@@ -415,7 +473,10 @@ class NearIndex:
       to 2.5") read alike and are still different vulnerabilities;
     - start lines more than ``max_line_distance`` apart, when both are given. In a file
       scope (`near_scope`) the text of two results of one rule is the rule's boilerplate,
-      and only where they are tells them apart. ``None`` turns this guard off.
+      and only where they are tells them apart. ``None`` turns this guard off;
+    - the same origin, when both are given (a submission, or a submission and tool): one
+      scan that reported two results, and gave them different fingerprints, says itself
+      that they are two.
     """
 
     def __init__(
@@ -437,12 +498,7 @@ class NearIndex:
         self.max_line_distance = max_line_distance
         self.floor = threshold - band
         self.bands, self.rows = lsh_params(self.floor, num_perm)
-        rng = np.random.default_rng(SEED)
-        # A band's key: its values mixed into 64 bits (odd multipliers), plus a per-band
-        # offset so that equal values in two different bands do not share a bucket. A
-        # collision only adds a candidate, which the full comparison then drops.
-        self._mix = rng.integers(0, 2**63, self.rows, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-        self._offsets = rng.integers(0, 2**63, self.bands, dtype=np.uint64)
+        self._width = 4 * self.rows  # bytes per band
         self._scopes: dict[str, _Scope] = {}
 
     def __len__(self) -> int:
@@ -456,13 +512,12 @@ class NearIndex:
         if sig.shape != (self.num_perm,):
             raise ValueError(f"expected a signature of {self.num_perm} values, got {sig.size}")
 
-    def _band_keys(self, sigs: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
-        used = self.bands * self.rows
-        banded = sigs[..., :used].reshape((*sigs.shape[:-1], self.bands, self.rows))
-        keys: npt.NDArray[np.uint64] = (banded.astype(np.uint64) * self._mix).sum(
-            axis=-1, dtype=np.uint64
-        ) + self._offsets
-        return keys
+    def _band_keys(self, sig: Signature) -> list[bytes]:
+        # A band's key is its bytes; one dict per band, so equal values in two different
+        # bands do not meet.
+        raw = sig.tobytes()
+        width = self._width
+        return [raw[start : start + width] for start in range(0, self.bands * width, width)]
 
     def add(
         self,
@@ -472,9 +527,10 @@ class NearIndex:
         *,
         ids: Iterable[str] = (),
         line: int | None = None,
+        origin: str | None = None,
     ) -> None:
-        """Index `sig` as `item_id` in `scope`, with the item's identifiers and start line
-        for the guards."""
+        """Index `sig` as `item_id` in `scope`, with what the guards look at: the item's
+        identifiers, start line and origin."""
         self._check(sig)
         holder = self._scopes.get(scope)
         if holder is None:
@@ -483,15 +539,23 @@ class NearIndex:
         holder.item_ids.append(item_id)
         holder.tags.append(frozenset(ids))
         holder.lines.append(line)
+        holder.origins.append(origin)
         if holder.buckets is not None:
-            for key in self._band_keys(sig).tolist():
-                holder.buckets.setdefault(key, []).append(row)
+            self._file(holder.buckets, row, sig)
         elif holder.size > SCAN_LIMIT:
-            holder.buckets = {}
-            all_keys = self._band_keys(holder.matrix[: holder.size]).tolist()
-            for index, keys in enumerate(all_keys):
-                for key in keys:
-                    holder.buckets.setdefault(key, []).append(index)
+            holder.buckets = [{} for _ in range(self.bands)]
+            for index in range(holder.size):
+                self._file(holder.buckets, index, holder.matrix[index])
+
+    def _file(self, buckets: list[_Buckets], row: int, sig: Signature) -> None:
+        for table, key in zip(buckets, self._band_keys(sig), strict=True):
+            held = table.get(key)
+            if held is None:
+                table[key] = row  # most buckets hold one row: no list for them
+            elif isinstance(held, int):
+                table[key] = [held, row]
+            else:
+                held.append(row)
 
     def query(
         self,
@@ -500,6 +564,7 @@ class NearIndex:
         *,
         ids: Iterable[str] = (),
         line: int | None = None,
+        origin: str | None = None,
     ) -> list[Match]:
         """The items of `scope` at least ``threshold - band`` similar to `sig`: duplicates
         first, then by decreasing similarity, ties by id."""
@@ -509,17 +574,19 @@ class NearIndex:
             return []
         if holder.buckets is None:
             rows = np.arange(holder.size)
-            values = np.count_nonzero(holder.matrix[: holder.size] == sig, axis=1) / self.num_perm
+            values = _agreement(holder.matrix[: holder.size], sig) / self.num_perm
         else:
             candidates: set[int] = set()
-            for key in self._band_keys(sig).tolist():
-                bucket = holder.buckets.get(key)
-                if bucket:
-                    candidates.update(bucket)
+            for table, key in zip(holder.buckets, self._band_keys(sig), strict=True):
+                held = table.get(key)
+                if isinstance(held, int):
+                    candidates.add(held)
+                elif held is not None:
+                    candidates.update(held)
             if not candidates:
                 return []
             rows = np.fromiter(candidates, dtype=np.intp, count=len(candidates))
-            values = np.count_nonzero(holder.matrix[rows] == sig, axis=1) / self.num_perm
+            values = _agreement(holder.matrix[rows], sig) / self.num_perm
         keep = np.flatnonzero(values >= self.floor)
         if not len(keep):
             return []
@@ -530,6 +597,7 @@ class NearIndex:
                 value >= self.threshold
                 and not conflicting(own, holder.tags[row])
                 and not self._far(line, holder.lines[row])
+                and (origin is None or origin != holder.origins[row])
             )
             item_id = holder.item_ids[row]
             match = Match(item_id, value, "duplicate" if duplicate else "possible_duplicate")
@@ -541,6 +609,13 @@ class NearIndex:
     def _far(self, a: int | None, b: int | None) -> bool:
         limit = self.max_line_distance
         return limit is not None and a is not None and b is not None and abs(a - b) > limit
+
+
+def _agreement(matrix: npt.NDArray[np.uint32], sig: Signature) -> npt.NDArray[np.uint16]:
+    # How many values of each row equal the signature's (summing bytes is faster than
+    # count_nonzero along rows).
+    counts: npt.NDArray[np.uint16] = (matrix == sig).view(np.uint8).sum(axis=1, dtype=np.uint16)
+    return counts
 
 
 def _rank(match: Match) -> tuple[bool, float]:
