@@ -6,11 +6,19 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from assay.api.deps import CurrentActor, PageDep, PageOut, RuntimeDep, SessionDep, page_out
+from assay.api.deps import (
+    CurrentActor,
+    PageDep,
+    PageOut,
+    RuntimeDep,
+    SessionDep,
+    current_actor,
+    page_out,
+)
 from assay.clearinghouse import intake, triage_service, views, vulns
 from assay.clearinghouse.models import VulnStatus
 from assay.clearinghouse.schemas import (
@@ -22,7 +30,7 @@ from assay.clearinghouse.schemas import (
     VulnDetail,
     VulnSummary,
 )
-from assay.core.authz import Permission
+from assay.core.authz import Actor, Permission
 from assay.core.errors import FieldError, InvalidInput
 from assay.runtime import Runtime
 
@@ -39,8 +47,18 @@ def limits_of(runtime: Runtime) -> intake.IntakeLimits:
     )
 
 
+def intake_actor(request: Request, runtime: RuntimeDep) -> Actor:
+    """Authenticate in a short read of its own: intake opens its own write transactions, and
+    the request's write transaction (SQLite's BEGIN IMMEDIATE) would lock them out."""
+    with runtime.db.transaction() as session:
+        return current_actor(request, runtime, session)
+
+
+IntakeActor = Annotated[Actor, Depends(intake_actor)]
+
+
 @router.post("/intake", status_code=status.HTTP_201_CREATED)
-async def submit(request: Request, actor: CurrentActor, runtime: RuntimeDep) -> IntakeOut:
+async def submit(request: Request, actor: IntakeActor, runtime: RuntimeDep) -> IntakeOut:
     """Take in a SARIF, OSV, CSAF or CVE 5 document: as a multipart upload (`file`, plus
     optional `format`, `tlp`, `discovery_method`, `discovery_tool` fields), or as the JSON
     body itself (the same fields as query parameters)."""
@@ -49,16 +67,16 @@ async def submit(request: Request, actor: CurrentActor, runtime: RuntimeDep) -> 
         path = Path(folder) / "upload"
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("multipart/form-data"):
-            form = await request.form(max_part_size=limits.max_bytes)
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise InvalidInput(
-                    "send the document as the multipart field `file`",
-                    errors=[FieldError("file", "a file")],
-                )
-            name = upload.filename or "upload"
-            await _copy(upload, path, limits.max_bytes)
-            fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
+            async with request.form(max_part_size=limits.max_bytes) as form:
+                upload = form.get("file")
+                if not isinstance(upload, UploadFile):
+                    raise InvalidInput(
+                        "send the document as the multipart field `file`",
+                        errors=[FieldError("file", "a file")],
+                    )
+                name = upload.filename or "upload"
+                await _copy(upload, path, limits.max_bytes)
+                fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
         else:
             name = request.query_params.get("name", "request body")
             await _copy_body(request, path, limits.max_bytes)
