@@ -4,7 +4,6 @@ Benchmark log and PyPA advisories. Skipped when the shared data is absent."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -12,9 +11,10 @@ from assay.clearinghouse.dedupe.aliases import AliasGraph, normalize_aliases
 from assay.clearinghouse.dedupe.fingerprint import ExactKey, exact_keys
 from assay.clearinghouse.dedupe.near import NearIndex, near_scope, normalize_text, signature
 from assay.formats import Finding, parse
+from tests.shared_data import SHARED_DATA
 
 # tests/unit/clearinghouse/dedupe -> the repository root -> its sibling "shared" folder.
-DATA = Path(__file__).resolve().parents[4].parent / "shared" / "data"
+DATA = SHARED_DATA
 BENCHMARK = "https://github.com/OWASP-Benchmark/BenchmarkJava"
 
 
