@@ -19,9 +19,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 import assay.clearinghouse.dedupe.aliases as alias_rules
@@ -48,7 +48,7 @@ KEY_REASONS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Placed:
     """Where one finding went."""
 
@@ -60,7 +60,7 @@ class Placed:
     possible_duplicate_of: uuid.UUID | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _NewVuln:
     id: uuid.UUID
     public_id: str
@@ -107,6 +107,7 @@ class Clusterer:
         self._joined: dict[uuid.UUID, int] = defaultdict(int)
         self._alias_merges: list[tuple[uuid.UUID, uuid.UUID, str]] = []
         self.placed: list[Placed] = []
+        self._origin = str(submission_id)  # a log's own results never near-merge each other
 
     # -- per batch --------------------------------------------------------------------
 
@@ -118,13 +119,14 @@ class Clusterer:
         ids = [_aliases(f) for f in batch]
         known_keys = self._lookup_keys({k.value for ks in keys for k in ks})
         known_aliases = self._lookup_aliases({a for a_s in ids for a in a_s})
-        self._load_scopes({scope_of(f) for f in batch})
+        scopes = [scope_of(f) for f in batch]
+        self._load_scopes(set(scopes))  # every scope of the batch, before any is queried
         rows: list[dict[str, Any]] = []
         new_keys: dict[str, uuid.UUID] = {}
         new_aliases: dict[str, uuid.UUID] = {}
-        for f, f_keys, f_aliases in zip(batch, keys, ids, strict=True):
+        for f, f_keys, f_aliases, scope in zip(batch, keys, ids, scopes, strict=True):
             finding_id = uuid.uuid4()
-            place = self._place(f, f_keys, f_aliases, known_keys, known_aliases)
+            place = self._place(f, f_keys, f_aliases, known_keys, known_aliases, scope=scope)
             vuln_id, level, reason, possible, signature = place
             for key in f_keys:
                 if key.value not in known_keys:
@@ -158,20 +160,22 @@ class Clusterer:
                     reason=reason,
                     possible=possible,
                     signature=signature,
+                    scope=scope,
+                    aliases=f_aliases,
                 )
             )
         self._insert_vulns()
         if new_keys:
             self.session.execute(
-                insert(ExactKey),
+                insert(_table(ExactKey)),
                 [{"key": k, "vulnerability_id": v} for k, v in new_keys.items()],
             )
         if new_aliases:
             self.session.execute(
-                insert(VulnAlias),
+                insert(_table(VulnAlias)),
                 [{"alias": a, "vulnerability_id": v} for a, v in new_aliases.items()],
             )
-        self.session.execute(insert(ReportedFinding), rows)
+        self.session.execute(insert(_table(ReportedFinding)), rows)
 
     def _place(
         self,
@@ -180,6 +184,8 @@ class Clusterer:
         ids: set[str],
         known_keys: dict[str, uuid.UUID],
         known_aliases: dict[str, uuid.UUID],
+        *,
+        scope: str,
     ) -> tuple[uuid.UUID, MergeLevel, str, uuid.UUID | None, bytes | None]:
         for key in keys:
             vuln = known_keys.get(key.value)
@@ -192,13 +198,12 @@ class Clusterer:
             for other in matched[1:]:
                 self._alias_merges.append((first, other, f"share aliases through {f.source_ref}"))
             return first, MergeLevel.ALIAS, f"same identifier {', '.join(shared)}", None, None
-        scope = scope_of(f)
         text = near.normalize_text(f.title, f.description, f.snippet)
         signature = near.signature(text) if scope and text else None
         possible: uuid.UUID | None = None
-        origin = str(self.submission_id)  # a log's own results never near-merge each other
+        origin = self._origin
         if signature is not None:
-            self._load_scopes({scope})
+            # `add` has loaded the scope, with every other scope of the batch.
             matches = self.index.query(scope, signature, ids=ids, line=f.start_line, origin=origin)
             best = matches[0] if matches else None  # duplicates come first
             if best is not None:
@@ -225,6 +230,8 @@ class Clusterer:
         reason: str,
         possible: uuid.UUID | None,
         signature: bytes | None,
+        scope: str,
+        aliases: set[str],
     ) -> dict[str, Any]:
         return {
             "id": finding_id,
@@ -238,13 +245,13 @@ class Clusterer:
             "title": title_of(f),
             "description": (f.description or "")[:20_000],
             "cwe_ids": list(f.cwe_ids),
-            "aliases": sorted(_aliases(f)),
+            "aliases": sorted(aliases),
             "severity": (f.severity or None) and f.severity[:40],
             "cvss_vectors": list(f.cvss_vectors),
             "repository": (f.repository or None) and f.repository[:500],
             "path": (f.path or None) and f.path[:1000],
             "start_line": f.start_line,
-            "scope": scope_of(f)[:500],
+            "scope": scope[:500],
             "signature": signature,
             "level": level,
             "reason": reason[:500],
@@ -329,6 +336,8 @@ class Clusterer:
         return vuln_id
 
     def _insert_vulns(self) -> None:
+        # `_new` holds only the batch's vulnerabilities: once written they leave it (later
+        # findings count in `_joined`), so a batch never walks those of earlier batches.
         pending = [v for v in self._new.values() if not v.public_id]
         if not pending:
             return
@@ -336,7 +345,15 @@ class Clusterer:
         for vuln, public_id in zip(pending, numbers, strict=True):
             vuln.public_id = public_id
             self._public_ids[vuln.id] = public_id
-        triage = triage_service.initial(self.session, [(v.vectors, v.aliases) for v in pending])
+        # Triage depends only on the vectors and aliases: work it out once per distinct pair
+        # (most new vulnerabilities of a scan have neither).
+        inputs = [(tuple(v.vectors), frozenset(v.aliases)) for v in pending]
+        distinct = list(dict.fromkeys(inputs))
+        computed = triage_service.initial(
+            self.session, [(list(vectors), set(aliases)) for vectors, aliases in distinct]
+        )
+        by_input = dict(zip(distinct, computed, strict=True))
+        triage = [by_input[item] for item in inputs]
         rows = [
             {
                 "id": v.id,
@@ -345,14 +362,17 @@ class Clusterer:
                 "scope": v.scope[:500],
                 "status": VulnStatus.NEW,
                 "cwe_ids": v.cwe_ids,
-                "finding_count": 0,
+                # Its findings in this batch; those of later batches are added in `finish`.
+                "finding_count": v.count,
                 "created_at": self.now,
                 "updated_at": self.now,
                 **fields,
             }
             for v, fields in zip(pending, triage, strict=True)
         ]
-        self.session.execute(insert(Vulnerability), rows)
+        self.session.execute(insert(_table(Vulnerability)), rows)
+        for v in pending:
+            del self._new[v.id]
 
     # -- the end ----------------------------------------------------------------------
 
@@ -361,12 +381,16 @@ class Clusterer:
         counts = dict(self._joined)
         for v in self._new.values():
             counts[v.id] = counts.get(v.id, 0) + v.count
-        for vuln_id, n in counts.items():
-            self.session.execute(
-                update(Vulnerability)
-                .where(Vulnerability.id == vuln_id)
-                .values(finding_count=Vulnerability.finding_count + n, updated_at=self.now)
+        if counts:
+            # One statement run for every vulnerability at once (executemany), not a
+            # statement per vulnerability.
+            table = _table(Vulnerability)
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("vuln_id"))
+                .values(finding_count=table.c.finding_count + bindparam("n"), updated_at=self.now)
             )
+            self.session.execute(stmt, [{"vuln_id": v, "n": n} for v, n in counts.items()])
         for keep, other, reason in self._alias_merges:
             if keep != other:
                 merge_vulnerabilities(
@@ -377,6 +401,12 @@ class Clusterer:
                     reason=reason,
                     now=self.now,
                 )
+
+
+def _table(model: type[Any]) -> Table:
+    # Core statements on the tables: executemany without the ORM's per-row bookkeeping
+    # (the rows are complete dicts; nothing is loaded into the session).
+    return cast(Table, model.__table__)
 
 
 def _aliases(f: Finding) -> set[str]:
