@@ -1,0 +1,1 @@
+"""Evaluations of frontier models on inspect_ai: suites, runs, baselines, reports."""

@@ -1,0 +1,1 @@
+"""Assay's own evaluation suites, one package each, registered with Inspect as ``assay/<name>``."""
