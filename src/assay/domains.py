@@ -20,9 +20,10 @@ MODEL_MODULES = (
     "assay.frontier.models",
     "assay.clearinghouse.models",
     "assay.clearinghouse.triage.models",
+    "assay.evals.models",
 )
 
-JOB_MODULES = ("assay.core.jobs.builtin", "assay.frontier.jobs")
+JOB_MODULES = ("assay.core.jobs.builtin", "assay.frontier.jobs", "assay.evals.jobs")
 
 
 ENCRYPTED_COLUMNS = (("assay.frontier.models", "FrontierModel", "api_key_encrypted"),)

@@ -13,6 +13,7 @@ from assay.core.clock import Clock, SystemClock
 from assay.core.config import Settings
 from assay.core.crypto import SecretBox
 from assay.core.db import Database
+from assay.core.jobs.queue import HueyJobQueue, JobQueue
 
 
 @dataclass
@@ -23,10 +24,19 @@ class Runtime:
     blobs: BlobStore
     secret_key: str
     box: SecretBox = field(init=False)
+    job_queue: JobQueue | None = field(default=None, repr=False)
+    """Where doors push the jobs they enqueue; built on first use (tests may set their own)."""
 
     def __post_init__(self) -> None:
         previous = [k.get_secret_value() for k in self.settings.previous_secret_keys]
         self.box = SecretBox(self.secret_key, previous)
+
+    @property
+    def queue(self) -> JobQueue:
+        """One queue per runtime, shared by every request that enqueues a job."""
+        if self.job_queue is None:
+            self.job_queue = HueyJobQueue(self)
+        return self.job_queue
 
     @classmethod
     def build(

@@ -73,6 +73,11 @@ class Permission(StrEnum):
     FINDING_READ = "frontier:finding:read"
     FINDING_CREATE = "frontier:finding:create"
     FINDING_RESPOND = "frontier:finding:respond"
+    EVAL_READ = "evals:run:read"
+    EVAL_RUN = "evals:run:create"
+    EVAL_CANCEL = "evals:run:cancel"
+    BASELINE_READ = "evals:baseline:read"
+    BASELINE_WRITE = "evals:baseline:write"
     SUBMISSION_READ = "clearinghouse:submission:read"
     SUBMISSION_CREATE = "clearinghouse:submission:create"
     VULN_READ = "clearinghouse:vulnerability:read"
@@ -227,6 +232,19 @@ def _responder(actor: Actor, obj: Any) -> bool:
     )
 
 
+def _own_or_any_agency(actor: Actor, obj: Any) -> bool:
+    """Baselines: a reference model's scores are for every agency to compare against."""
+    return _own_org(actor, obj) or actor.org_kind == OrgKind.AGENCY
+
+
+def _agency_member(actor: Actor, obj: Any) -> bool:
+    return actor.is_instance_admin or (
+        actor.org_kind == OrgKind.AGENCY
+        and actor.at_least(Role.MEMBER)
+        and (obj is None or obj.owner_org_id == actor.org_id)
+    )
+
+
 def _analyst(actor: Actor, _obj: Any = None) -> bool:
     """A member of the clearinghouse, who sees and triages every report."""
     return actor.is_instance_admin or (
@@ -302,6 +320,13 @@ RULES: dict[Permission, Rule] = {
     Permission.FINDING_READ: Rule(sees=_owner_or_party, may=_anyone, where=_where_owner_or_party),
     Permission.FINDING_CREATE: Rule(sees=_owner_or_party, may=_party_agency_member),
     Permission.FINDING_RESPOND: Rule(sees=_owner_or_party, may=_responder),
+    # A run is its agency's; the developer sees runs on its model, other agencies only when
+    # the agreement shares findings between agencies. EVAL_RUN's object is the window.
+    Permission.EVAL_READ: Rule(sees=_owner_or_party, may=_anyone, where=_where_owner_or_party),
+    Permission.EVAL_RUN: Rule(sees=_owner_or_party, may=_party_agency_member),
+    Permission.EVAL_CANCEL: Rule(sees=_owner_or_party, may=_own_org_member),
+    Permission.BASELINE_READ: Rule(sees=_own_or_any_agency, may=_anyone),
+    Permission.BASELINE_WRITE: Rule(sees=_own_or_any_agency, may=_agency_member),
     # Program B. Analysts of the clearinghouse see every report; a reporter sees what it
     # submitted and the vulnerabilities its findings joined; vendors see nothing yet.
     Permission.SUBMISSION_READ: Rule(

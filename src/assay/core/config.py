@@ -106,6 +106,17 @@ class Settings(BaseSettings):
         description="The URL users reach this instance at; gateway base URLs are built on it. "
         "Default: http://HOST:PORT.",
     )
+    eval_gateway_url: str | None = Field(
+        default=None,
+        description="The gateway's base URL as eval runs reach it (an OpenAI-compatible /v1). "
+        "Default: PUBLIC_URL/gateway/v1.",
+    )
+    eval_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often a running eval saves progress and checks for a cancel or the "
+        "window's close.",
+    )
     window_sweep_interval_seconds: float = Field(
         default=30.0, gt=0, description="How often a worker records the close of review windows."
     )
@@ -157,6 +168,10 @@ class Settings(BaseSettings):
     @property
     def resolved_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def resolved_eval_gateway_url(self) -> str:
+        return (self.eval_gateway_url or f"{self.resolved_public_url}/gateway/v1").rstrip("/")
 
     @property
     def resolved_blob_dir(self) -> Path:

@@ -25,6 +25,8 @@ class Thing:
 
 # Coverage policies are published rule data: everyone reads them (only admins add them).
 PUBLIC = {Permission.POLICY_READ, Permission.POLICY_CREATE}
+# A reference model's baseline scores are there for every agency to compare against.
+AGENCY_SHARED = {Permission.BASELINE_READ, Permission.BASELINE_WRITE}
 
 
 def make_actor(
@@ -50,7 +52,23 @@ def test_permissions_are_scope_resource_action() -> None:
         assert len(permission.value.split(":")) == 3, permission
 
 
-@pytest.mark.parametrize("permission", sorted(set(Permission) - PUBLIC))
+@pytest.mark.parametrize("permission", sorted(AGENCY_SHARED))
+def test_baselines_are_seen_by_agencies_only(permission: Permission) -> None:
+    baseline = Thing(uuid.uuid4(), uuid.uuid4())
+    authorize(make_actor(Role.VIEWER), Permission.BASELINE_READ, baseline)
+    for kind in (OrgKind.DEVELOPER, OrgKind.CLEARINGHOUSE, OrgKind.VENDOR):
+        outsider = Actor(
+            user_id=uuid.uuid4(), email="x@example.org", org_id=uuid.uuid4(), org_kind=kind,
+            role=Role.ADMIN,
+        )  # fmt: skip
+        with pytest.raises(NotFound):
+            authorize(outsider, permission, baseline)
+    # Another agency sees a baseline but may not change it.
+    with pytest.raises(Forbidden):
+        authorize(make_actor(Role.ADMIN), Permission.BASELINE_WRITE, baseline)
+
+
+@pytest.mark.parametrize("permission", sorted(set(Permission) - PUBLIC - AGENCY_SHARED))
 def test_another_orgs_object_is_not_found(permission: Permission) -> None:
     """Every rule: a user of another organization (even its admin) cannot see the object."""
     outsider = make_actor(Role.ADMIN)

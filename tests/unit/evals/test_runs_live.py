@@ -1,0 +1,169 @@
+"""Eval runs end to end: job → Inspect → gateway → stand-in on loopback → log → scores.
+
+One live review per test (a fresh database, the app served by uvicorn, the stand-in): the
+runs go through the real gateway, so its window check and metering apply to them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from inspect_ai.log import read_eval_log
+from sqlalchemy import update
+
+from assay.core.jobs.models import Job
+from assay.core.jobs.runner import RunOutcome
+from assay.evals import runs
+from assay.evals.models import RunState
+from tests.unit.evals.live import LiveReview, live_review
+
+pytestmark = pytest.mark.slow
+
+TASK = "assay/vuln_detect"
+
+
+@pytest.fixture
+def live(tmp_path: Path, fresh_database_url: str) -> Iterator[LiveReview]:
+    with live_review(tmp_path, fresh_database_url) as review:
+        yield review
+
+
+def test_a_run_goes_through_the_gateway_and_its_scores_reach_the_database(
+    live: LiveReview,
+) -> None:
+    run_id = live.start([TASK], limit=4, max_connections=2)
+    assert live.run(run_id).state == RunState.QUEUED
+
+    assert live.run_job(run_id) == RunOutcome.SUCCEEDED
+
+    run = live.run(run_id)
+    assert run.state == RunState.SUCCEEDED, run.error
+    assert (run.samples_done, run.samples_total) == (4, 4)
+    [result] = run.results
+    assert result.task == TASK and result.status == "success"
+    assert result.samples_completed == 4
+    assert result.input_tokens > 0 and result.output_tokens > 0
+    assert {m.metric for m in result.metrics} >= {"accuracy"} or result.metrics
+    assert all(m.stderr is not None for m in result.metrics if m.metric in {"accuracy", "mean"})
+    # Every model call went through the gateway and was metered there.
+    assert live.gateway_calls() == 4
+    # The log is in the blob store, named by its sha256, and Inspect can read it back.
+    data = live.runtime.blobs.get(result.log_digest)
+    copy = Path(live.settings.data_dir) / "copy.eval"
+    copy.write_bytes(data)
+    log = read_eval_log(str(copy))
+    assert log.status == "success" and len(log.samples or []) == 4
+    # The gateway token went in through the environment, never into the log.
+    assert b"assay_gw_" not in data
+    assert "GATEWAY_API_KEY" not in os.environ
+
+
+def test_cancel_stops_a_running_eval_and_resume_keeps_its_samples(live: LiveReview) -> None:
+    live.standin.delay_seconds = 0.15
+    run_id = live.start([TASK], limit=12, max_connections=1)
+    outcome: list[RunOutcome] = []
+    worker = threading.Thread(target=lambda: outcome.append(live.run_job(run_id)))
+    worker.start()
+    live.wait_for_samples(run_id, 3)
+    with live.runtime.db.transaction(write=True) as session:
+        runs.cancel_run(session, actor=live.agency, clock=live.clock, run_id=run_id)
+    worker.join(timeout=60)
+    assert outcome == [RunOutcome.CANCELLED]
+    run = live.run(run_id)
+    assert run.state == RunState.CANCELLED
+    kept = run.samples_done
+    assert 3 <= kept < 12
+    calls_before = live.gateway_calls()
+
+    live.standin.delay_seconds = 0
+    with live.runtime.db.transaction(write=True) as session:
+        runs.resume_run(
+            session, actor=live.agency, clock=live.clock, queue=live.runtime.queue, run_id=run_id
+        )
+    assert live.run_job(run_id) == RunOutcome.SUCCEEDED
+    run = live.run(run_id)
+    assert run.state == RunState.SUCCEEDED, run.error
+    assert run.results[0].samples_completed == 12
+    # Only the samples not completed before the cancel were asked again.
+    assert live.gateway_calls() - calls_before <= 12 - kept + 1
+
+
+def test_a_running_eval_stops_when_the_window_closes(live: LiveReview) -> None:
+    live.standin.delay_seconds = 0.15
+    run_id = live.start([TASK], limit=30, max_connections=1)
+    outcome: list[RunOutcome] = []
+    worker = threading.Thread(target=lambda: outcome.append(live.run_job(run_id)))
+    worker.start()
+    live.wait_for_samples(run_id, 2)
+    live.clock.advance(timedelta(days=11))  # past the 10 agreed days
+    worker.join(timeout=60)
+    assert outcome == [RunOutcome.SUCCEEDED]
+    run = live.run(run_id)
+    assert run.state == RunState.STOPPED_AT_WINDOW_CLOSE
+    assert run.samples_done < 30
+    assert run.results and run.results[0].status in {"cancelled", "started"}
+
+
+_WORKER = """
+import sys, uuid
+from assay.core.config import Settings
+from assay.core.jobs.runner import run_job
+from assay.domains import load_job_handlers, load_models
+from assay.runtime import Runtime
+from assay.core.blobs import FolderBlobStore
+load_models(); load_job_handlers()
+settings = Settings.model_validate_json(sys.argv[1])
+runtime = Runtime.build(settings, blobs=FolderBlobStore(__import__("pathlib").Path(sys.argv[3])))
+run_job(runtime, uuid.UUID(sys.argv[2]))
+"""
+
+
+def test_a_killed_worker_is_resumed_without_redoing_completed_samples(
+    live: LiveReview, tmp_path: Path
+) -> None:
+    live.standin.delay_seconds = 0.15
+    run_id = live.start([TASK], limit=10, max_connections=1)
+    job_id = live.job_of(run_id)
+    settings_json = live.settings.model_dump_json(
+        context={"reveal_secrets": True}, exclude={"secret_key"}
+    )
+    env = {**os.environ, "ASSAY_SECRET_KEY": live.settings.require_secret_key()}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _WORKER, settings_json, str(job_id), str(tmp_path / "blobs")],
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while live.run(run_id).samples_done < 3:
+            assert child.poll() is None, "the worker ended early"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    calls_before = live.gateway_calls()
+    kept = live.run(run_id).samples_done
+    assert live.run(run_id).state == RunState.RUNNING
+    # The reaper would find the lease expired; expire it now rather than wait for it.
+    with live.runtime.db.transaction(write=True) as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(lease_expires_at=live.clock.now() - timedelta(seconds=1))
+        )
+    live.standin.delay_seconds = 0
+    assert live.run_job(run_id) == RunOutcome.SUCCEEDED
+    run = live.run(run_id)
+    assert run.state == RunState.SUCCEEDED, run.error
+    assert run.results[0].samples_completed == 10
+    assert live.gateway_calls() - calls_before <= 10 - kept + 1
