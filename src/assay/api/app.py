@@ -11,6 +11,7 @@ from assay.clearinghouse import api as clearinghouse_api
 from assay.core.config import Settings
 from assay.core.jobs import api as jobs_api
 from assay.domains import load_job_handlers, load_models
+from assay.evals import api as evals_api
 from assay.frontier import api as frontier_api
 from assay.frontier.gateway import api as gateway_api
 from assay.identity import api as identity_api
@@ -37,6 +38,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(jobs_api.router)
     app.include_router(frontier_api.router)
     app.include_router(clearinghouse_api.router)
+    app.include_router(evals_api.router)
     app.include_router(gateway_api.router)
     web_app.mount(app, runtime)
     return app

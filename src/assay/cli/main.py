@@ -15,7 +15,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 from typer.exceptions import TyperException
 
-from assay.cli import admin, clearinghouse, demo, frontier, identity, jobs, standin
+from assay.cli import admin, clearinghouse, demo, evals, frontier, identity, jobs, standin
 from assay.cli.context import state
 from assay.core.errors import AssayError
 
@@ -48,6 +48,7 @@ app.command("demo")(demo.demo)
 identity.register(app)
 jobs.register(app)
 frontier.register(app)
+evals.register(app)
 clearinghouse.register(app)
 clearinghouse.register_reference(app)
 app.add_typer(

@@ -326,7 +326,7 @@ RULES: dict[Permission, Rule] = {
     Permission.EVAL_RUN: Rule(sees=_owner_or_party, may=_party_agency_member),
     Permission.EVAL_CANCEL: Rule(sees=_owner_or_party, may=_own_org_member),
     Permission.BASELINE_READ: Rule(sees=_own_or_any_agency, may=_anyone),
-    Permission.BASELINE_WRITE: Rule(sees=_own_or_any_agency, may=_agency_member),
+    Permission.BASELINE_WRITE: Rule(sees=_owner_or_party, may=_agency_member),
     # Program B. Analysts of the clearinghouse see every report; a reporter sees what it
     # submitted and the vulnerabilities its findings joined; vendors see nothing yet.
     Permission.SUBMISSION_READ: Rule(

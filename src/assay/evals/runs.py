@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from inspect_ai.log import read_eval_log
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
@@ -25,7 +24,6 @@ from assay.core.jobs.models import Job
 from assay.core.jobs.queue import JobQueue
 from assay.core.jobs.service import cancel_job, enqueue_job
 from assay.core.pagination import Page, paginate
-from assay.evals import logs
 from assay.evals.events import EvalEvent
 from assay.evals.models import ACTIVE_STATES, RESUMABLE_STATES, EvalRun, RunState
 from assay.evals.schemas import (
@@ -263,69 +261,6 @@ def mark_baseline(
     return run
 
 
-def import_baseline(
-    session: Session,
-    *,
-    actor: Actor,
-    clock: Clock,
-    blobs: BlobStore,
-    reference_model: str,
-    log_paths: list[Path],
-) -> EvalRun:
-    """A baseline from Inspect logs made elsewhere (``inspect eval ... --model REF``)."""
-    authorize(actor, Permission.BASELINE_WRITE)
-    if not log_paths:
-        raise InvalidInput("give at least one Inspect log")
-    now = clock.now()
-    run = EvalRun(
-        id=uuid.uuid4(),
-        window_id=None,
-        org_id=actor.org_id,
-        created_by=actor.user_id,
-        tasks=[],
-        options={},
-        state=RunState.SUCCEEDED,
-        samples_done=0,
-        input_tokens=0,
-        output_tokens=0,
-        is_baseline=True,
-        reference_model=reference_model.strip(),
-        created_at=now,
-        started_at=now,
-        finished_at=now,
-    )
-    results = []
-    for position, path in enumerate(log_paths):
-        try:
-            header = read_eval_log(str(path), header_only=True)
-        except Exception as exc:
-            raise InvalidInput(f"{path.name}: not an Inspect log ({exc})") from exc
-        if header.status != "success":
-            raise InvalidInput(f"{path.name}: the log's status is {header.status}, not success")
-        results.append(
-            logs.store_log(
-                blobs=blobs, path=path, run_id=run.id, position=position, task=header.eval.task
-            )
-        )
-    run.tasks = [r.task for r in results]
-    run.results = results
-    run.samples_done = sum(r.samples_completed for r in results)
-    run.samples_total = sum(r.samples_total for r in results)
-    run.input_tokens = sum(r.input_tokens for r in results)
-    run.output_tokens = sum(r.output_tokens for r in results)
-    session.add(run)
-    record_event(
-        session,
-        clock=clock,
-        actor=actor,
-        action=EvalEvent.BASELINE_IMPORTED,
-        object_type="eval_run",
-        object_id=run.id,
-        details={"reference_model": run.reference_model, "tasks": run.tasks},
-    )
-    return run
-
-
 def progress_of(run: EvalRun) -> float | None:
     if not run.samples_total:
         return 1.0 if run.state == RunState.SUCCEEDED else None
@@ -377,7 +312,6 @@ __all__ = [
     "JOB_KIND",
     "cancel_run",
     "get_run",
-    "import_baseline",
     "list_baselines",
     "list_runs",
     "mark_baseline",

@@ -5,7 +5,9 @@ runs go through the real gateway, so its window check and metering apply to them
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +25,7 @@ from assay.core.jobs.models import Job
 from assay.core.jobs.runner import RunOutcome
 from assay.evals import runs
 from assay.evals.models import RunState
-from tests.unit.evals.live import LiveReview, live_review
+from tests.unit.evals.live import MODEL_NAME, LiveReview, live_review
 
 pytestmark = pytest.mark.slow
 
@@ -167,3 +169,60 @@ def test_a_killed_worker_is_resumed_without_redoing_completed_samples(
     assert run.state == RunState.SUCCEEDED, run.error
     assert run.results[0].samples_completed == 10
     assert live.gateway_calls() - calls_before <= 10 - kept + 1
+
+
+def test_the_cli_contract_runs_shows_and_reports(
+    live: LiveReview, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.unit.cli.test_cli import run as cli
+
+    monkeypatch.setenv("ASSAY_DATA_DIR", str(live.settings.data_dir))
+    monkeypatch.setenv("ASSAY_DATABASE_URL", str(live.settings.database_url))
+    monkeypatch.setenv("ASSAY_SECRET_KEY", live.settings.require_secret_key())
+    monkeypatch.setenv("ASSAY_PUBLIC_URL", live.url)
+    monkeypatch.setenv("ASSAY_JOB_BACKEND", "sqlite")
+    monkeypatch.setenv("ASSAY_BLOB_DIR", str(Path(live.settings.data_dir).parent / "blobs"))
+    monkeypatch.delenv("ASSAY_CONFIG_FILE", raising=False)
+    me = ("--as", live.agency.email)
+    window = str(live.window_id)
+
+    code, out, err = cli(capsys, *me, "evals", "run", "--window", window, "--task", TASK,
+                         "--limit", "2", "--json")  # fmt: skip
+    assert code == 0, err
+    assert set(json.loads(out)) == {"run"}
+
+    code, out, err = cli(capsys, *me, "evals", "run", "--window", window, "--task", TASK,
+                         "--limit", "3", "--max-connections", "2", "--wait", "--json")  # fmt: skip
+    assert code == 0, err
+    finished = json.loads(out)
+    assert finished["state"] == "succeeded" and finished["samples_done"] == 3
+    assert finished["results"][0]["metrics"], finished
+
+    code, out, err = cli(capsys, *me, "evals", "show", finished["id"], "--json")
+    assert code == 0, err
+    assert json.loads(out)["id"] == finished["id"]
+
+    code, out, err = cli(capsys, *me, "windows", "list", "--json")
+    assert code == 0, err
+    listed = json.loads(out)
+    assert listed["total"] == 1
+    assert {"id", "model", "state"} <= set(listed["items"][0])
+
+    for fmt in ("html", "pdf", "json"):
+        target = Path(live.settings.data_dir) / f"report.{fmt}"
+        code, _, err = cli(capsys, *me, "reports", "build", window, "--format", fmt,
+                           "-o", str(target))  # fmt: skip
+        assert code == 0, err
+        assert target.stat().st_size > 0
+    document = json.loads((Path(live.settings.data_dir) / "report.json").read_text())
+    assert document["model"]["name"] == MODEL_NAME
+    assert any(r["run_id"] == finished["id"] for r in document["results"])
+    if shutil.which("pdftotext") is None:
+        if os.environ.get("ASSAY_REQUIRE_BROWSER"):
+            pytest.fail("pdftotext is missing (apt-get install poppler-utils)")
+        pytest.skip("pdftotext is not installed")
+    text = subprocess.run(
+        ["pdftotext", str(Path(live.settings.data_dir) / "report.pdf"), "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert MODEL_NAME in text
