@@ -132,6 +132,7 @@ def evals_run(
             blobs=runtime.blobs,
             data=data,
             task_file=upload,
+            allow_task_files=runtime.settings.eval_allow_task_files,
         )
         run_id, job_id = run.id, run.job_id
     if not wait:

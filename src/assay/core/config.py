@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         description="The gateway's base URL as eval runs reach it (an OpenAI-compatible /v1). "
         "Default: PUBLIC_URL/gateway/v1.",
     )
+    eval_allow_task_files: bool = Field(
+        default=False,
+        description="Let agencies upload Inspect task files with a run. A task file is Python "
+        "that the worker imports with the worker's rights: turn this on only where workers run "
+        "isolated from the instance's secrets.",
+    )
     eval_poll_seconds: float = Field(
         default=0.5,
         gt=0,

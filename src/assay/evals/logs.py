@@ -16,6 +16,7 @@ from assay.core.blobs import BlobStore
 from assay.evals.models import EvalMetric, EvalTaskResult
 
 STDERR = "stderr"
+STDERR_SUFFIX = "_stderr"
 
 
 @dataclass(frozen=True)
@@ -27,25 +28,20 @@ class LoggedMetric:
 
 
 def metrics_of(log: EvalLog) -> list[LoggedMetric]:
-    """Each scorer's metrics, with Inspect's ``stderr`` metric set beside the value it is the
-    standard error of (Inspect reports it as a metric of its own, once per scorer)."""
+    """Each scorer's metrics, with its standard error beside it: Inspect's ``stderr`` metric
+    (one per scorer, for its other metric) or a metric named ``<name>_stderr`` (suites that
+    report several rates, each with its own)."""
     out: list[LoggedMetric] = []
     if log.results is None:
         return out
     for score in log.results.scores:
-        stderr_metric = score.metrics.get(STDERR)
-        stderr = float(stderr_metric.value) if stderr_metric is not None else None
-        for name, metric in score.metrics.items():
-            if name == STDERR:
+        values = {name: float(metric.value) for name, metric in score.metrics.items()}
+        shared = values.get(STDERR)
+        for name, value in values.items():
+            if name == STDERR or name.endswith(STDERR_SUFFIX):
                 continue
-            out.append(
-                LoggedMetric(
-                    scorer=score.name,
-                    metric=name,
-                    value=float(metric.value),
-                    stderr=stderr,
-                )
-            )
+            stderr = values.get(name + STDERR_SUFFIX, shared)
+            out.append(LoggedMetric(scorer=score.name, metric=name, value=value, stderr=stderr))
     return out
 
 

@@ -19,7 +19,7 @@ from assay.core.audit import record_event
 from assay.core.authz import Actor, OwnerColumns, Permission, authorize, visible_filter
 from assay.core.blobs import BlobStore
 from assay.core.clock import Clock
-from assay.core.errors import Conflict, InvalidInput, NotFound
+from assay.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from assay.core.jobs.models import Job
 from assay.core.jobs.queue import JobQueue
 from assay.core.jobs.service import cancel_job, enqueue_job
@@ -71,9 +71,13 @@ def start_run(
     blobs: BlobStore,
     data: RunCreate,
     task_file: tuple[str, bytes] | None = None,
+    allow_task_files: bool = False,
 ) -> EvalRun:
     """Queue a run of ``data.tasks`` on the window's model. Refused unless the window is open
-    now and the actor's agency is party to it; an upload is kept in the blob store."""
+    now and the actor's agency is party to it; an upload is kept in the blob store.
+
+    An uploaded task file is Python that the worker imports, with the worker's rights: it is
+    refused unless the instance allows it (``ASSAY_EVAL_ALLOW_TASK_FILES``)."""
     window = session.get(ReviewWindow, data.window_id)
     if window is None:
         raise NotFound("no such window")
@@ -86,6 +90,11 @@ def start_run(
     if uses_upload != (task_file is not None):
         raise InvalidInput(
             "an upload: task needs a task file, and a task file needs an upload: task"
+        )
+    if task_file is not None and not allow_task_files:
+        raise Forbidden(
+            "this instance does not run uploaded task files (ASSAY_EVAL_ALLOW_TASK_FILES): "
+            "they run as code in the worker"
         )
     if task_file is not None:
         file_name, content = task_file

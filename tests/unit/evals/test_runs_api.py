@@ -211,11 +211,17 @@ def test_bad_tasks_and_task_files_are_rejected(
     window = s.open_window(days=10)
     with pytest.raises(ValueError, match="not a task"):
         RunCreate(window_id=window.id, tasks=["../../etc/passwd"])
+    with pytest.raises(Forbidden, match="ASSAY_EVAL_ALLOW_TASK_FILES"):
+        runs.start_run(
+            s.session, actor=s.a, clock=s.clock, queue=runtime.queue, blobs=runtime.blobs,
+            data=RunCreate(window_id=window.id, tasks=["upload:"]),
+            task_file=("t.py", b"from inspect_ai import task\n"),
+        )  # fmt: skip
     with pytest.raises(InvalidInput, match="not valid Python"):
         runs.start_run(
             s.session, actor=s.a, clock=s.clock, queue=runtime.queue, blobs=runtime.blobs,
             data=RunCreate(window_id=window.id, tasks=["upload:"]),
-            task_file=("t.py", b"def broken(:\n"),
+            task_file=("t.py", b"def broken(:\n"), allow_task_files=True,
         )  # fmt: skip
     with pytest.raises(InvalidInput, match="needs a task file"):
         runs.start_run(

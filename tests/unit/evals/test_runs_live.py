@@ -25,6 +25,7 @@ from assay.core.jobs.models import Job
 from assay.core.jobs.runner import RunOutcome
 from assay.evals import runs
 from assay.evals.models import RunState
+from assay.evals.schemas import RunCreate
 from tests.unit.evals.live import MODEL_NAME, LiveReview, live_review
 
 pytestmark = pytest.mark.slow
@@ -226,3 +227,39 @@ def test_the_cli_contract_runs_shows_and_reports(
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert MODEL_NAME in text
+
+
+UPLOADED_TASK = b"""
+from inspect_ai import Task, task
+from inspect_ai.dataset import Sample
+from inspect_ai.scorer import includes
+from inspect_ai.solver import generate
+
+
+@task
+def echo_length():
+    return Task(
+        dataset=[Sample(input="say hello", target="stand-in"), Sample(input="x", target="zzz")],
+        solver=generate(),
+        scorer=includes(),
+    )
+"""
+
+
+def test_an_uploaded_task_file_runs_through_the_gateway(live: LiveReview) -> None:
+    with live.runtime.db.transaction(write=True) as session:
+        run = runs.start_run(
+            session, actor=live.agency, clock=live.clock, queue=live.runtime.queue,
+            blobs=live.runtime.blobs,
+            data=RunCreate(window_id=live.window_id, tasks=["upload:echo_length"]),
+            task_file=("agency_tasks.py", UPLOADED_TASK), allow_task_files=True,
+        )  # fmt: skip
+        run_id = run.id
+    assert live.run_job(run_id) == RunOutcome.SUCCEEDED
+    done = live.run(run_id)
+    assert done.state == RunState.SUCCEEDED, done.error
+    [result] = done.results
+    assert result.samples_completed == 2
+    # The echo stand-in's reply contains "stand-in" but never "zzz": half right, by design.
+    accuracy = next(m for m in result.metrics if m.metric == "accuracy")
+    assert accuracy.value == 0.5 and accuracy.stderr is not None
