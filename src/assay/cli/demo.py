@@ -55,12 +55,19 @@ def demo(
     with ExitStack() as stack:
         if model_url is None:
             key = secrets.token_urlsafe(24)
-            server = stack.enter_context(StandinServer(StandinConfig(api_key=key)))
+            from assay.evals.standin_policy import suites_responder
+
+            # Scripted, partly right answers for the built-in suites, so that the demo's
+            # scores are not all 0 or 1; still not a model, and the report says so.
+            server = stack.enter_context(
+                StandinServer(StandinConfig(api_key=key, responder=suites_responder()))
+            )
             url, stand_in = server.base_url, True
         else:
             key = os.environ.get("ASSAY_DEMO_MODEL_API_KEY", "not-needed")
             url, stand_in = model_url, False
-        _run_review(runtime, url=url, name=model_name, key=key, stand_in=stand_in)
+        window_id = _run_review(runtime, url=url, name=model_name, key=key, stand_in=stand_in)
+        _run_evals(runtime, window_id)
         _run_intake(runtime)
         if no_serve:
             runtime.db.dispose()
@@ -90,7 +97,7 @@ def _run_intake(runtime: Runtime) -> None:
         typer.echo(f"  {v.id}  {v.status.value:<8} SSVC {ssvc:<7} CVSS {cvss:<4} {v.title[:60]}")
 
 
-def _run_review(runtime: Runtime, *, url: str, name: str, key: str, stand_in: bool) -> None:
+def _run_review(runtime: Runtime, *, url: str, name: str, key: str, stand_in: bool) -> str:
     from assay.demo.review import run_review
 
     result = run_review(runtime, model_url=url, model_name=name, api_key=key, stand_in=stand_in)
@@ -104,6 +111,24 @@ def _run_review(runtime: Runtime, *, url: str, name: str, key: str, stand_in: bo
     typer.echo(f"  gateway call status {result.gateway_status}: {result.reply[:100]}")
     typer.echo(f"  metered      {result.metered}")
     if result.gateway_status != 200 or result.outcome != "covered":
+        raise typer.Exit(1)
+    return result.window_id
+
+
+def _run_evals(runtime: Runtime, window_id: str) -> None:
+    from assay.demo.evals import run_evals
+    from assay.demo.review import AGENCY_EMAILS
+
+    typer.echo("Evaluations in the window (Inspect, through the gateway; a record, not a verdict):")
+    result = run_evals(runtime, window_id=window_id, agency_email=AGENCY_EMAILS[0])
+    typer.echo(f"  run          {result.run_id}: {result.state}, {result.samples} samples")
+    for score in result.scores:
+        stderr = "" if score.stderr is None else f" ± {score.stderr:.3f}"
+        typer.echo(f"  {score.task:<20} {score.metric:<22} {score.value:.3f}{stderr}")
+    typer.echo(f"  finding      {result.finding_id} recorded by Treasury")
+    for path in result.reports:
+        typer.echo(f"  report       {path}")
+    if result.state != "succeeded":
         raise typer.Exit(1)
 
 

@@ -10,6 +10,8 @@ Importing a task module runs its ``@task`` decorator, which registers the task u
 installed package's name: ``assay/<function name>``. This module imports inspect_ai.
 """
 
+from assay.evals.suites.ctf_local.task import ctf_local
+from assay.evals.suites.cyber_misuse.task import cyber_misuse
 from assay.evals.suites.vuln_detect.task import vuln_detect
 
-__all__ = ["vuln_detect"]
+__all__ = ["ctf_local", "cyber_misuse", "vuln_detect"]

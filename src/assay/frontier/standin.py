@@ -26,7 +26,10 @@ messages' text content, a reply the same over its text. ``max_tokens`` (or
 ``finish_reason: "length"``.
 
 The reply is deterministic: by default :func:`echo_reply`, which reports the length of the
-last user message; tests and the demo pass their own ``responder`` to script replies.
+last user message; tests and the demo pass their own ``responder`` to script replies. A
+responder returns text, or a :class:`StandinReply` whose ``tool_calls`` become OpenAI
+``tool_calls`` (with ``finish_reason: "tool_calls"``), so that agent tasks can be scripted
+(`assay.evals.standin_policy` uses this for ``assay/ctf_local``).
 :class:`StandinConfig` also holds controls that make the server misbehave on purpose (fail
 with a status, answer late, echo the presented key in errors as some real APIs do, break a
 stream midway), so that the gateway's handling of a bad upstream can be tested over real
@@ -62,7 +65,31 @@ OWNED_BY = "assay-stand-in"
 ENV_API_KEY = "ASSAY_STANDIN_API_KEY"
 
 Message = dict[str, Any]
-Responder = Callable[[list[Message]], str]
+
+
+@dataclass(frozen=True)
+class StandinToolCall:
+    """A function call the stand-in's reply asks the client to make."""
+
+    id: str
+    """The call's id; the client answers with a ``tool`` message carrying it."""
+    name: str
+    """The function's name, one of the request's ``tools``."""
+    arguments: dict[str, Any]
+    """The call's arguments (sent as a JSON string, as OpenAI does)."""
+
+
+@dataclass(frozen=True)
+class StandinReply:
+    """A scripted reply with tool calls, for responders that drive an agent loop."""
+
+    content: str
+    """The reply's text (may be empty next to tool calls)."""
+    tool_calls: tuple[StandinToolCall, ...] = ()
+    """Calls the client should make; none means a plain text reply."""
+
+
+Responder = Callable[[list[Message]], str | StandinReply]
 
 _ABOUT = (
     "Assay stand-in model server. THIS IS NOT A MODEL.\n\n"
@@ -362,14 +389,19 @@ def create_standin_app(config: StandinConfig) -> FastAPI:
         parsed = _parse_chat_request(raw, config)
         if config.garble:
             return _garbled(stream=parsed.stream)
-        reply = (config.responder or echo_reply)(parsed.messages)
-        finish_reason = "stop"
+        scripted = (config.responder or echo_reply)(parsed.messages)
+        reply = scripted if isinstance(scripted, str) else scripted.content
+        calls = _tool_calls(scripted)
+        finish_reason = "tool_calls" if calls else "stop"
         if parsed.max_tokens is not None and approximate_tokens(reply) > parsed.max_tokens:
             reply, finish_reason = reply[: parsed.max_tokens * 4], "length"
         prompt_tokens = sum(
             approximate_tokens(message_text(m.get("content"))) for m in parsed.messages
         )
-        completion_tokens = approximate_tokens(reply)
+        # A call's arguments are output too: count them, so usage never reads zero.
+        completion_tokens = approximate_tokens(
+            reply + "".join(c["function"]["arguments"] for c in calls)
+        )
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
@@ -389,7 +421,12 @@ def create_standin_app(config: StandinConfig) -> FastAPI:
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": reply, "refusal": None},
+                            "message": {
+                                "role": "assistant",
+                                "content": reply,
+                                "refusal": None,
+                                **({"tool_calls": calls} if calls else {}),
+                            },
                             "logprobs": None,
                             "finish_reason": finish_reason,
                         }
@@ -403,6 +440,7 @@ def create_standin_app(config: StandinConfig) -> FastAPI:
             finish_reason=finish_reason,
             usage=usage,
             include_usage=parsed.include_usage,
+            tool_calls=calls,
         )
         if config.break_stream_after is not None:
             return _BrokenStream(frames[: config.break_stream_after])
@@ -415,6 +453,20 @@ def create_standin_app(config: StandinConfig) -> FastAPI:
     return app
 
 
+def _tool_calls(scripted: str | StandinReply) -> list[dict[str, Any]]:
+    """The OpenAI ``tool_calls`` of a scripted reply; empty for plain text."""
+    if isinstance(scripted, str):
+        return []
+    return [
+        {
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+        }
+        for call in scripted.tool_calls
+    ]
+
+
 def _stream_frames(
     *,
     head: dict[str, Any],
@@ -422,6 +474,7 @@ def _stream_frames(
     finish_reason: str,
     usage: dict[str, int],
     include_usage: bool,
+    tool_calls: list[dict[str, Any]] | None = None,
 ) -> list[bytes]:
     # OpenAI puts "usage": null on every chunk but the last when usage was asked for.
     extra: dict[str, Any] = {"usage": None} if include_usage else {}
@@ -432,6 +485,12 @@ def _stream_frames(
 
     frames = [_sse(chunk({"role": "assistant", "content": ""}, None))]
     frames += [_sse(chunk({"content": piece}, None)) for piece in _pieces(reply)]
+    # Each call whole in one chunk: OpenAI may split the arguments, and clients must join
+    # them by index either way.
+    frames += [
+        _sse(chunk({"tool_calls": [{"index": i, **call}]}, None))
+        for i, call in enumerate(tool_calls or [])
+    ]
     frames.append(_sse(chunk({}, finish_reason)))
     if include_usage:
         last = {**head, "object": "chat.completion.chunk", "choices": [], "usage": usage}
