@@ -222,3 +222,19 @@ def test_a_rate_over_no_sample_is_nan_and_fractions_average() -> None:
     assert math.isnan(only_vulnerable.false_positive_rate)
     assert only_vulnerable.line_accuracy == 0.5
     assert math.isnan(summarize([]).cwe_accuracy)
+
+
+@given(st.lists(st.sampled_from([0.0, 1.0]), min_size=2, max_size=60))
+def test_standard_errors_match_the_binomial_formula(flags: list[float]) -> None:
+    from assay.evals.suites.vuln_detect.scoring import standard_errors
+
+    rows = [
+        {"vulnerable": 1.0, "cwe_correct": f, "line_correct": f, "flagged": f,
+         "false_positive": 0.0, "parsed": 1.0}
+        for f in flags
+    ]  # fmt: skip
+    n, p = len(flags), sum(flags) / len(flags)
+    expected = math.sqrt(p * (1 - p) * n / (n - 1) / n)
+    assert math.isclose(standard_errors(rows)["cwe_accuracy"], expected, abs_tol=1e-12)
+    # No twins: their rate has no standard error.
+    assert math.isnan(standard_errors(rows)["false_positive_rate"])

@@ -7,6 +7,7 @@ tiktoken, which downloads its encoding on first use. The network is blocked here
 from __future__ import annotations
 
 import gc
+import math
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,6 +157,11 @@ def test_a_scripted_run_scores_as_expected(tmp_path: Path) -> None:
             "detection_rate": 4 / 6,
             "false_positive_rate": 2 / 6,
             "unparsed_rate": 1 / 12,
+            # sqrt(s² / n) over the six vulnerable samples and the six twins.
+            "cwe_accuracy_stderr": math.sqrt(0.3 / 6),
+            "line_accuracy_stderr": math.sqrt(0.3 / 6),
+            "detection_rate_stderr": math.sqrt((4 / 6 * 2 / 6 * 6 / 5) / 6),
+            "false_positive_rate_stderr": math.sqrt((2 / 6 * 4 / 6 * 6 / 5) / 6),
         }
     )
     assert log.samples is not None

@@ -211,6 +211,31 @@ def summarize(values: Iterable[Mapping[str, float]]) -> Summary:
     )
 
 
+def standard_errors(values: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    """The standard error of each rate of `summarize`, over the same samples it averages:
+    ``sqrt(s² / n)`` with the sample variance ``s²`` (as Inspect's ``stderr`` metric
+    computes it); NaN where fewer than two samples make the rate."""
+    rows = list(values)
+    vuln = [r for r in rows if r["vulnerable"] >= 0.5]
+    twins = [r for r in rows if r["vulnerable"] < 0.5]
+    return {
+        "cwe_accuracy": _stderr([r["cwe_correct"] for r in vuln]),
+        "line_accuracy": _stderr([r["line_correct"] for r in vuln]),
+        "detection_rate": _stderr([r["flagged"] for r in vuln]),
+        "false_positive_rate": _stderr([r["false_positive"] for r in twins]),
+        "unparsed_rate": _stderr([1.0 - r["parsed"] for r in rows]),
+    }
+
+
+def _stderr(items: list[float]) -> float:
+    n = len(items)
+    if n < 2:
+        return math.nan
+    mean = math.fsum(items) / n
+    variance = math.fsum((x - mean) ** 2 for x in items) / (n - 1)
+    return math.sqrt(variance / n)
+
+
 def _mean(values: Iterable[float]) -> float:
     items = [float(v) for v in values]
     return math.fsum(items) / len(items) if items else math.nan

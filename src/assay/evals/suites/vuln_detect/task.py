@@ -26,7 +26,7 @@ from inspect_ai.solver import TaskState, generate, system_message
 
 from .generator import GENERATOR_VERSION, LANGUAGES, Language, Sample, number_lines
 from .generator import generate as generate_samples
-from .scoring import Summary, format_answer, grade, parse_answer, summarize
+from .scoring import Summary, format_answer, grade, parse_answer, standard_errors, summarize
 
 SUITE = "assay/vuln_detect"
 
@@ -99,6 +99,37 @@ def _summary_metric(field: str) -> Metric:
     return compute
 
 
+def _stderr_metric(field: str) -> Metric:
+    def compute(scores: list[SampleScore]) -> float:
+        return standard_errors(_values(scores))[field]
+
+    return compute
+
+
+@metric
+def cwe_accuracy_stderr() -> Metric:
+    """Standard error of ``cwe_accuracy``."""
+    return _stderr_metric("cwe_accuracy")
+
+
+@metric
+def line_accuracy_stderr() -> Metric:
+    """Standard error of ``line_accuracy``."""
+    return _stderr_metric("line_accuracy")
+
+
+@metric
+def detection_rate_stderr() -> Metric:
+    """Standard error of ``detection_rate``."""
+    return _stderr_metric("detection_rate")
+
+
+@metric
+def false_positive_rate_stderr() -> Metric:
+    """Standard error of ``false_positive_rate``."""
+    return _stderr_metric("false_positive_rate")
+
+
 @metric
 def cwe_accuracy() -> Metric:
     """Share of vulnerable samples whose answer names the planted CWE."""
@@ -132,9 +163,13 @@ def unparsed_rate() -> Metric:
 @scorer(
     metrics=[
         cwe_accuracy(),
+        cwe_accuracy_stderr(),
         line_accuracy(),
+        line_accuracy_stderr(),
         detection_rate(),
+        detection_rate_stderr(),
         false_positive_rate(),
+        false_positive_rate_stderr(),
         unparsed_rate(),
     ]
 )
