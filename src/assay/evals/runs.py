@@ -270,6 +270,41 @@ def mark_baseline(
     return run
 
 
+def stop_queued_at_window_close(session: Session, *, clock: Clock) -> int:
+    """Mark queued runs of windows that have closed as stopped, and cancel their jobs: a run
+    no worker reached before the close must not wait in the queue for ever. Running runs
+    stop themselves (their executor watches the window); this is the periodic sweep's part.
+    """
+    now = clock.now()
+    queued = session.scalars(
+        select(EvalRun).where(EvalRun.state == RunState.QUEUED, EvalRun.window_id.is_not(None))
+    ).all()
+    stopped = 0
+    for run in queued:
+        if run.window is None or windows.state_of(run.window, now) in (
+            WindowState.OPEN,
+            WindowState.SCHEDULED,
+        ):
+            continue
+        run.state = RunState.STOPPED_AT_WINDOW_CLOSE
+        run.finished_at = now
+        if run.job_id is not None:
+            job = session.get(Job, run.job_id)
+            if job is not None and job.finished_at is None:
+                job.cancel_requested = True
+        record_event(
+            session,
+            clock=clock,
+            actor=None,
+            action=EvalEvent.RUN_STOPPED_AT_WINDOW_CLOSE,
+            object_type="eval_run",
+            object_id=run.id,
+            details={"before_start": True},
+        )
+        stopped += 1
+    return stopped
+
+
 def progress_of(run: EvalRun) -> float | None:
     if not run.samples_total:
         return 1.0 if run.state == RunState.SUCCEEDED else None

@@ -297,3 +297,19 @@ def test_the_report_compares_with_baselines_and_holds_only_what_the_reader_sees(
     assert document["model"]["name"] == window.model.name
     text = json.dumps(document).lower()
     assert "approved" not in text and "rejected" not in text
+
+
+def test_the_sweep_stops_queued_runs_of_closed_windows_only(
+    scenario: Scenario, runtime: Runtime, queue: NullJobQueue
+) -> None:
+    s = scenario
+    short = s.open_window(days=2)
+    long = s.open_window(days=10)
+    stale, fresh = start(s, runtime, short), start(s, runtime, long)
+    assert runs.stop_queued_at_window_close(s.session, clock=s.clock) == 0
+    s.clock.advance(timedelta(days=2))  # exactly at the close of the 2-day window
+    assert runs.stop_queued_at_window_close(s.session, clock=s.clock) == 1
+    assert stale.state == RunState.STOPPED_AT_WINDOW_CLOSE
+    assert fresh.state == RunState.QUEUED
+    job = s.session.get(Job, stale.job_id)
+    assert job is not None and job.cancel_requested
