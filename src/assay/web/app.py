@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from assay.core.crypto import signing_key
 from assay.runtime import Runtime
-from assay.web import admin, auth, clearinghouse, review
+from assay.web import admin, auth, clearinghouse, evals, review
 from assay.web.security import SecurityHeadersMiddleware, add_security_headers
 from assay.web.session import LoginRequired
 from assay.web.templating import render
@@ -56,4 +56,5 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(review.router)
+    app.include_router(evals.router)
     app.include_router(clearinghouse.router)

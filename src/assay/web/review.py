@@ -1,5 +1,6 @@
 """Pages of the frontier review: a developer's models, determinations, agreements and
-windows; an agency's windows with a countdown, and findings.
+windows; an agency's windows with a countdown, findings, and the window's eval runs (the
+run pages themselves are in ``assay.web.evals``).
 
 Every read goes through the frontier services, which authorize; these routes only render.
 """
@@ -7,11 +8,13 @@ Every read goes through the frontier services, which authorize; these routes onl
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from assay.api.deps import RuntimeDep
 from assay.core.authz import Permission
@@ -19,8 +22,10 @@ from assay.core.pagination import MAX_LIMIT
 from assay.frontier import agreements, catalog, determinations, findings, policies, windows
 from assay.frontier.models import Severity
 from assay.frontier.schemas import FindingCreate, ResponseCreate
+from assay.runtime import Runtime
+from assay.web import eval_views
 from assay.web.forms import FormFailure, form_write
-from assay.web.session import flash, require_user, verify_csrf
+from assay.web.session import WebUser, flash, require_user, verify_csrf
 from assay.web.templating import permits, render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -102,26 +107,45 @@ def windows_page(request: Request, runtime: RuntimeDep) -> Response:
         return render(request, "review/windows.html", context, user=user)
 
 
+def render_window(
+    request: Request,
+    session: Session,
+    user: WebUser,
+    runtime: Runtime,
+    window_id: uuid.UUID,
+    *,
+    status: int = 200,
+    form: Mapping[str, Any] | None = None,
+) -> Response:
+    """The window page; ``form`` refills the start-a-run form after a refusal."""
+    now = runtime.clock.now()
+    window = windows.get_window(session, actor=user.actor, window_id=window_id)
+    context = {
+        "window": windows.to_public(window, now),
+        "agreement": window.agreement,
+        "findings": findings.list_findings(
+            session, actor=user.actor, limit=MAX_LIMIT, offset=0, window_id=window.id
+        ).items,
+        "countdown": countdown,
+        "can_record": permits(user.actor, Permission.FINDING_CREATE, window),
+        "domain_options": [(d, d) for d in window.agreement.domains],
+        "severity_options": [(s.value, s.value) for s in Severity],
+        "user_org": user.actor.org_id,
+        "developer_org": window.org_id,
+        **eval_views.runs_section(
+            session, actor=user.actor, window=window, now=now, settings=runtime.settings
+        ),
+        "values": dict(eval_views.DEFAULT_VALUES),
+        **(form or {}),
+    }
+    return render(request, "review/window.html", context, user=user, status=status)
+
+
 @router.get("/review/windows/{window_id}")
 def window_page(window_id: uuid.UUID, request: Request, runtime: RuntimeDep) -> Response:
     with runtime.db.transaction() as session:
         user = require_user(request, session)
-        now = runtime.clock.now()
-        window = windows.get_window(session, actor=user.actor, window_id=window_id)
-        context = {
-            "window": windows.to_public(window, now),
-            "agreement": window.agreement,
-            "findings": findings.list_findings(
-                session, actor=user.actor, limit=MAX_LIMIT, offset=0, window_id=window.id
-            ).items,
-            "countdown": countdown,
-            "can_record": permits(user.actor, Permission.FINDING_CREATE, window),
-            "domain_options": [(d, d) for d in window.agreement.domains],
-            "severity_options": [(s.value, s.value) for s in Severity],
-            "user_org": user.actor.org_id,
-            "developer_org": window.org_id,
-        }
-        return render(request, "review/window.html", context, user=user)
+        return render_window(request, session, user, runtime, window_id)
 
 
 @router.post("/review/windows/{window_id}/findings")
