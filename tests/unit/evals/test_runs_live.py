@@ -263,3 +263,21 @@ def test_an_uploaded_task_file_runs_through_the_gateway(live: LiveReview) -> Non
     # The echo stand-in's reply contains "stand-in" but never "zzz": half right, by design.
     accuracy = next(m for m in result.metrics if m.metric == "accuracy")
     assert accuracy.value == 0.5 and accuracy.stderr is not None
+
+
+def test_a_tool_using_suite_runs_through_the_gateway(live: LiveReview) -> None:
+    """assay/ctf_local: tool calls and their results cross the gateway both ways."""
+    from assay.evals.standin_policy import suites_responder
+
+    live.standin.responder = suites_responder()
+    run_id = live.start(["assay/ctf_local"], limit=3, max_connections=3, sandbox="local")
+    assert live.run_job(run_id) == RunOutcome.SUCCEEDED
+    run = live.run(run_id)
+    assert run.state == RunState.SUCCEEDED, run.error
+    [result] = run.results
+    assert result.samples_completed == 3
+    accuracy = next(m for m in result.metrics if m.metric == "accuracy")
+    # The script decodes the encoding challenge (the first of the three kinds) with its tool.
+    assert accuracy.value > 0
+    # Each sample took at least two calls: the tool call, then the answer.
+    assert live.gateway_calls() >= 6
