@@ -284,6 +284,12 @@ class ReviewWindow(UUIDPrimaryKey, Base):
     close_recorded_at: Mapped[datetime | None]
     opened_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
+    metered_calls: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Gateway calls forwarded in this window (refusals not counted), kept by the gateway's
+    metering writer as it writes them, so that a budget check reads one number instead of
+    counting the window's rows."""
+    metered_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Their tokens, in and out."""
 
     agreement: Mapped[Agreement] = relationship(lazy="joined")
     model: Mapped[FrontierModel] = relationship(lazy="joined")

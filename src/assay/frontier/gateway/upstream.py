@@ -14,6 +14,7 @@ Redirects are not followed, so the key is only ever sent to the registered base 
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import re
 import socket
@@ -26,6 +27,7 @@ from typing import Any, Self, TypeGuard
 from urllib.parse import urlsplit
 
 import httpx2
+import orjson
 
 DEFAULT_TIMEOUT = httpx2.Timeout(connect=5.0, read=300.0, write=30.0, pool=30.0)
 """Connect fast or fail; a long read, since a model may think for minutes (in a stream the
@@ -72,6 +74,23 @@ class Usage:
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+def loads(raw: bytes | str) -> Any:
+    """Parse JSON with orjson (several times faster than ``json`` on a chat body), falling
+    back to ``json`` for what only it reads (NaN, Infinity, integers beyond 64 bits)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
+def dumps(value: Any) -> bytes:
+    """Serialize with orjson, falling back to ``json`` for integers beyond 64 bits."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value).encode()
 
 
 def validate_base_url(url: str) -> str:
@@ -306,7 +325,7 @@ class UpstreamStream:
             self.done = True
             return True
         try:
-            event = json.loads(data)
+            event = loads(data)
         except ValueError:
             return True
         if not isinstance(event, dict):
@@ -333,16 +352,26 @@ def _is_count(value: Any) -> TypeGuard[int]:
 
 
 def _endpoint(base_url: str, path: str) -> str:
-    try:
-        base = validate_base_url(base_url)
-    except ValueError:
-        raise UpstreamError(None, "the upstream base URL is not valid") from None
+    base = _valid_base(base_url)
+    if base is None:
+        raise UpstreamError(None, "the upstream base URL is not valid")
     return f"{base}/{path}"
+
+
+@functools.lru_cache(maxsize=256)
+def _valid_base(base_url: str) -> str | None:
+    # Memoized: the gateway forwards every call of a window to the same base URL, and
+    # parsing it again each time was a measurable part of a call.
+    try:
+        return validate_base_url(base_url)
+    except ValueError:
+        return None
 
 
 def _check_key(api_key: str) -> None:
     # httpx would refuse such a value with an exception that quotes it; refuse it first.
-    if not api_key or any(not 0x21 <= ord(ch) <= 0x7E for ch in api_key):
+    # Printable ASCII without the space, 0x21 to 0x7E, checked by C string methods.
+    if not (api_key.isascii() and api_key.isprintable()) or not api_key or " " in api_key:
         raise UpstreamError(
             None, "the stored API key cannot be sent (empty, or not printable ASCII)"
         )
@@ -360,8 +389,14 @@ async def _send(
 ) -> httpx2.Response:
     _check_key(api_key)
     headers = {"Authorization": f"Bearer {api_key}", "Accept": accept}
+    content = None
+    if body is not None:
+        content = dumps(body)
+        headers["Content-Type"] = "application/json"
     try:
-        request = client.build_request(method, url, json=body, headers=headers, timeout=timeout)
+        request = client.build_request(
+            method, url, content=content, headers=headers, timeout=timeout
+        )
         return await client.send(request, stream=True, follow_redirects=False)
     except httpx2.HTTPError as exc:
         error = _transport_error(exc, mid_stream=False)
@@ -402,7 +437,7 @@ async def _read_some(response: httpx2.Response, limit: int) -> bytes:
 
 def _json_object(raw: bytes, status: int) -> dict[str, Any]:
     try:
-        data = json.loads(raw)
+        data = loads(raw)
     except ValueError:
         data = None
     if not isinstance(data, dict):
