@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from assay.core.authz import Actor
 from assay.core.config import Settings, load_settings
+from assay.core.jobs.queue import HueyJobQueue
 from assay.identity import service as identity
 from assay.runtime import Runtime
 
@@ -47,6 +48,9 @@ class CliState:
 
     def close(self) -> None:
         if self._runtime is not None:
+            queue = self._runtime.job_queue
+            if isinstance(queue, HueyJobQueue):
+                queue.close()
             self._runtime.db.dispose()
             self._runtime = None
 
