@@ -96,6 +96,7 @@ def run(path: Path, results: int, repeat: int) -> list[tuple[str, float, float]]
     # Build the cached validators first: their one-off cost is not throughput.
     parse(b'{"version": "2.1.0", "runs": []}')
     _schemas.sarif_result_checker()
+    _schemas.sarif_result_quick_check()
 
     def tokenize_only() -> None:
         with path.open("rb") as handle:
@@ -116,9 +117,16 @@ def run(path: Path, results: int, repeat: int) -> list[tuple[str, float, float]]
             for item in ijson.items(handle, "runs.item.results.item", use_float=True):
                 checker(item)
 
+    def quick_only() -> None:
+        quick = _schemas.sarif_result_quick_check()
+        with path.open("rb") as handle:
+            for item in ijson.items(handle, "runs.item.results.item", use_float=True):
+                quick(item)
+
     rows = [
         ("ijson items only (reference)", tokenize_only),
         ("ijson items + compiled validation (reference)", validate_only),
+        ("ijson items + quick check (what intake runs first)", quick_only),
         ("envelope pass (pass 1)", envelope_pass),
         ("stream: parse + validate + normalize", full),
     ]

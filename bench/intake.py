@@ -2,16 +2,20 @@
 
 Run: .venv/bin/python bench/intake.py [--sizes 1000,100000] [--million] [--url SERVER_URL]
      [--logs L] [--no-artifacts] [--exact S --moved S --near S] [--seed K] [--data-dir DIR]
-     [--stages] [--profile DIR]
+     [--serial] [--stages] [--profile DIR]
 
 For each size N, `sarif_gen` writes N results shaped like CodeQL output, split over L logs
 (default 2, one per reporter), with planted exact, moved-line and near duplicates and their
 truth. A fresh process then takes the logs in, one after the other, with
 ``assay.clearinghouse.intake.submit_file`` (one transaction each, the raw file into a
 folder blob store) on a fresh database: a SQLite file by default, or with ``--url`` a
-scratch database created on that PostgreSQL server and dropped afterwards. Prints the
-throughput over all N results and peak memory (the worker's ``ru_maxrss``), then dedupe
-quality from the stored findings:
+scratch database created on that PostgreSQL server and dropped afterwards. Logs of 32 MiB
+or more are parsed in a second process (`assay.clearinghouse.prepare`) unless ``--serial``.
+Prints the throughput over all N results, the CPU seconds of the intake process and of
+the parse processes, and peak memory (the intake process's ``ru_maxrss``; a parse
+process's own peak cannot be read from here, run ``python -m assay.clearinghouse.prepare
+LOG NAME MAX_BYTES > /dev/null`` under ``/usr/bin/time -v`` for it), then dedupe quality
+from the stored findings:
 
 - recall per planted kind: the share of its duplicates placed in their original's
   vulnerability (near duplicates also per snippet variant, see `sarif_gen`);
@@ -19,7 +23,8 @@ quality from the stored findings:
   ``new``), the share placed in the right one; an original placed anywhere but a new
   vulnerability of its own is wrong.
 
-``--stages`` times the parts of intake by wrapping them (a little overhead per finding);
+``--stages`` times the parts of intake by wrapping them (a little overhead per finding;
+with ``--serial``, since the parse and signing of large logs otherwise happen elsewhere);
 ``--profile DIR`` writes a pyinstrument profile per run (pip install pyinstrument).
 Record the figures in docs/benchmarks.md with the machine, date and command.
 """
@@ -43,7 +48,7 @@ from typing import Any
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from assay.clearinghouse import clustering, intake
+from assay.clearinghouse import _bulk, clustering, intake
 from assay.clearinghouse.dedupe import fingerprint, near
 from assay.clearinghouse.models import DiscoveryMethod, ReportedFinding
 from assay.clearinghouse.schemas import SubmissionMeta
@@ -71,8 +76,8 @@ def _maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def _cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -147,7 +152,7 @@ class _TimedSession:
 
     def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
         kind = (
-            "db insert (all executemany)"
+            "db insert (bulk: executemany or COPY)"
             if getattr(statement, "is_insert", False)
             else "db update"
             if getattr(statement, "is_update", False)
@@ -173,11 +178,11 @@ ADD_STAGES = (
     "exact keys",
     "key and alias lookups",
     "load scopes (earlier signatures)",
-    "near text",
-    "near signature",
+    "near text (features)",
+    "near signature (per batch)",
     "near index query + add",
     "new vulnerabilities (ids, triage, insert)",
-    "db insert (all executemany)",
+    "db insert (bulk: executemany or COPY)",
     "db update",
     "db select",
 )
@@ -192,11 +197,12 @@ def _install_stages(stages: _Stages) -> None:
     stages.wrap(clustering.Clusterer, "_lookup_keys", "key and alias lookups")
     stages.wrap(clustering.Clusterer, "_lookup_aliases", "key and alias lookups")
     stages.wrap(clustering.Clusterer, "_load_scopes", "load scopes (earlier signatures)")
-    stages.wrap(near, "normalize_text", "near text")
-    stages.wrap(near, "signature", "near signature")
+    stages.wrap(near, "finding_features", "near text (features)")
+    stages.wrap(near, "minhash", "near signature (per batch)")
     stages.wrap(near.NearIndex, "query", "near index query + add")
     stages.wrap(near.NearIndex, "add", "near index query + add")
     stages.wrap(clustering.Clusterer, "_insert_vulns", "new vulnerabilities (ids, triage, insert)")
+    stages.wrap(_bulk.BulkTable, "insert", "db insert (bulk: executemany or COPY)")
     init = clustering.Clusterer.__init__
 
     def timed_init(self: Any, session: Any, **kwargs: Any) -> None:
@@ -246,6 +252,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
             max_bytes=fields["intake_max_bytes"].default,
             near_threshold=fields["near_duplicate_threshold"].default,
             near_band=fields["near_duplicate_band"].default,
+            parallel=not spec["serial"],
         )
         meta = SubmissionMeta(
             format="auto",
@@ -261,6 +268,9 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
             profiler.start()
         rss_before = _maxrss_mib()
         cpu_before = _cpu_seconds()
+        # The parse process that intake starts for large logs is joined when each intake
+        # ends, so its time is in RUSAGE_CHILDREN.
+        child_cpu_before = _cpu_seconds(resource.RUSAGE_CHILDREN)
         outs = []
         seconds = []
         for path, actor in zip(paths, actors, strict=True):
@@ -278,8 +288,11 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
                 )
             )
             seconds.append(time.perf_counter() - started)
+        # Only this process: a child's ru_maxrss counts the parent's pages it shared
+        # between vfork and exec, so the parse process's own peak is not measurable here.
         peak = _maxrss_mib()
         cpu = _cpu_seconds() - cpu_before
+        child_cpu = _cpu_seconds(resource.RUSAGE_CHILDREN) - child_cpu_before
         if profiler is not None:
             profiler.stop()
             Path(spec["profile"]).write_text(profiler.output_text(unicode=True, show_all=False))
@@ -307,7 +320,9 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         "bytes": sum(path.stat().st_size for path in paths),
         "seconds": sum(seconds),
         "log_seconds": seconds,
-        "cpu_seconds": cpu,
+        "cpu_seconds": cpu + child_cpu,
+        "main_cpu_seconds": cpu,
+        "parser_cpu_seconds": child_cpu,
         "rss_before_mib": rss_before,
         "peak_rss_mib": peak,
         "new": sum(out.new for out in outs),
@@ -390,14 +405,16 @@ def _run_worker(spec: dict[str, Any]) -> dict[str, Any]:
 def _print_tables(backend: str, shares: dict[str, float], rows: list[dict[str, Any]]) -> None:
     print(f"\nbackend: {backend}   planted shares: {shares}")
     print(
-        f"{'results':>9} {'logs':>4} {'MB':>7} {'seconds':>8} {'CPU s':>7} {'results/s':>10}"
+        f"{'results':>9} {'logs':>4} {'MB':>7} {'seconds':>8} {'CPU s':>7} {'(intake':>7}"
+        f" {'parser)':>7} {'results/s':>10}"
         f" {'MB/s':>6} {'RSS start MiB':>13} {'peak RSS MiB':>12} {'new':>9} {'duplicates':>10}"
     )
     for row in rows:
         mb = row["bytes"] / 1e6
         print(
             f"{row['results']:>9,} {row['logs']:>4} {mb:>7.1f} {row['seconds']:>8.2f}"
-            f" {row['cpu_seconds']:>7.2f} {row['results'] / row['seconds']:>10,.0f}"
+            f" {row['cpu_seconds']:>7.2f} {row['main_cpu_seconds']:>7.2f}"
+            f" {row['parser_cpu_seconds']:>7.2f} {row['results'] / row['seconds']:>10,.0f}"
             f" {mb / row['seconds']:>6.1f}"
             f" {row['rss_before_mib']:>13,.0f} {row['peak_rss_mib']:>12,.0f}"
             f" {row['new']:>9,} {row['duplicates']:>10,}"
@@ -451,6 +468,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, help="keep (and reuse) generated logs here")
     parser.add_argument("--stages", action="store_true", help="time the parts of intake")
+    parser.add_argument(
+        "--serial", action="store_true", help="parse in the intake process, never in a second"
+    )
     parser.add_argument("--profile", type=Path, help="write pyinstrument profiles here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -487,6 +507,7 @@ def main() -> None:
                 "truth": str(stem.with_name(f"{stem.name}.truth.json")),
                 "url": args.url,
                 "stages": args.stages,
+                "serial": args.serial,
                 "profile": str(profile) if profile else None,
             }
             rows.append(_run_worker(spec))

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import BindParameter, String, Table, bindparam, select, type_coerce, update
 from sqlalchemy.orm import Session
 
-import assay.clearinghouse.dedupe.aliases as alias_rules
-from assay.clearinghouse import triage_service
+from assay.clearinghouse import prepare, triage_service
+from assay.clearinghouse._bulk import BulkTable
 from assay.clearinghouse.dedupe import fingerprint, near
 from assay.clearinghouse.models import (
     ExactKey,
@@ -50,7 +50,7 @@ KEY_REASONS = {
 
 @dataclass(frozen=True, slots=True)
 class Placed:
-    """Where one finding went."""
+    """Where one finding that is not simply new went."""
 
     finding_id: uuid.UUID
     source_ref: str
@@ -66,10 +66,58 @@ class _NewVuln:
     public_id: str
     title: str
     scope: str
-    cwe_ids: list[str]
-    vectors: list[str]
+    cwe_ids: tuple[str, ...]
+    vectors: tuple[str, ...]
     aliases: set[str] = field(default_factory=set)
     count: int = 0
+
+
+# The columns a finding row gives, in the order `Clusterer.add` builds them; the rest are
+# the same for every finding of a submission.
+FINDING_COLUMNS = (
+    "id",
+    "vulnerability_id",
+    "source_ref",
+    "tool",
+    "rule_id",
+    "title",
+    "description",
+    "cwe_ids",
+    "aliases",
+    "severity",
+    "cvss_vectors",
+    "repository",
+    "path",
+    "start_line",
+    "scope",
+    "signature",
+    "level",
+    "reason",
+    "possible_duplicate_of",
+)
+VULN_COLUMNS = ("id", "public_id", "title", "scope", "cwe_ids", "finding_count")
+# What `triage_service.initial` computes for a new vulnerability.
+TRIAGE_COLUMNS = (
+    "cvss_vector",
+    "cvss_version",
+    "cvss_score",
+    "in_kev",
+    "epss",
+    "ssvc_exploitation",
+    "ssvc_automatable",
+    "ssvc_technical_impact",
+    "ssvc_mission_impact",
+    "ssvc_decision",
+    "priority_rank",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    findings: BulkTable
+    vulns: BulkTable
+    keys: BulkTable
+    aliases: BulkTable
 
 
 def scope_of(f: Finding) -> str:
@@ -102,32 +150,59 @@ class Clusterer:
         self.tlp = tlp
         self.index = near.NearIndex(threshold=near_threshold, band=near_band)
         self._loaded_scopes: set[str] = set()
-        self._public_ids: dict[uuid.UUID, str] = {}
+        # The public ids of the possible duplicates' vulnerabilities; those of the joined
+        # ones are the values of `vulnerabilities`.
+        self._other_public_ids: dict[uuid.UUID, str] = {}
         self._new: dict[uuid.UUID, _NewVuln] = {}
         self._joined: dict[uuid.UUID, int] = defaultdict(int)
         self._alias_merges: list[tuple[uuid.UUID, uuid.UUID, str]] = []
+        # What the intake's answer needs, kept small for logs of a million results: every
+        # vulnerability joined (in first-seen order), the counts, and the details of the
+        # findings that were not simply new (duplicates and possible duplicates).
         self.placed: list[Placed] = []
-        self._origin = str(submission_id)  # a log's own results never near-merge each other
+        self.vulnerabilities: dict[uuid.UUID, str] = {}  # public id, "" until known
+        self.findings = 0
+        self.new = 0
+        self._bulk: _Tables | None = None
+        self._origin = submission_id.hex  # a log's own results never near-merge each other
 
     # -- per batch --------------------------------------------------------------------
 
     def public_id(self, vuln_id: uuid.UUID) -> str:
-        return self._public_ids[vuln_id]
+        found = self.vulnerabilities.get(vuln_id) or self._other_public_ids.get(vuln_id)
+        if not found:
+            self._resolve_public_ids()
+            found = self.vulnerabilities.get(vuln_id) or self._other_public_ids[vuln_id]
+        return found
 
-    def add(self, batch: Sequence[Finding]) -> None:
-        keys = [fingerprint.exact_keys(f) for f in batch]
-        ids = [_aliases(f) for f in batch]
+    def add(self, batch: Sequence[Finding] | prepare.Prepared) -> None:
+        prepared = batch if isinstance(batch, prepare.Prepared) else prepare.prepare(batch)
+        findings, keys, ids, scopes = (
+            prepared.findings,
+            prepared.keys,
+            prepared.aliases,
+            prepared.scopes,
+        )
         known_keys = self._lookup_keys({k.value for ks in keys for k in ks})
         known_aliases = self._lookup_aliases({a for a_s in ids for a in a_s})
-        scopes = [scope_of(f) for f in batch]
-        self._load_scopes(set(scopes))  # every scope of the batch, before any is queried
-        rows: list[dict[str, Any]] = []
+        known = (known_keys, known_aliases)
+        stored = self._signatures(prepared, known)
+        signatures = _decode_signatures(stored, self.index.num_perm)
+        # Every scope a signature will be looked up in, before any is queried.
+        self._load_scopes(
+            {scope for scope, sig in zip(scopes, stored, strict=True) if sig is not None}
+        )
+        rows: list[tuple[Any, ...]] = []
         new_keys: dict[str, uuid.UUID] = {}
         new_aliases: dict[str, uuid.UUID] = {}
-        for f, f_keys, f_aliases, scope in zip(batch, keys, ids, scopes, strict=True):
+        known = (known_keys, known_aliases)
+        for f, f_keys, f_aliases, scope, sig, sig_bytes in zip(
+            findings, keys, ids, scopes, signatures, stored, strict=True
+        ):
             finding_id = uuid.uuid4()
-            place = self._place(f, f_keys, f_aliases, known_keys, known_aliases, scope=scope)
-            vuln_id, level, reason, possible, signature = place
+            place = self._place(f, f_keys, f_aliases, known, scope=scope, signature=sig)
+            vuln_id, level, reason, possible = place
+            kept = sig_bytes if level in _SIGNED else None
             for key in f_keys:
                 if key.value not in known_keys:
                     known_keys[key.value] = vuln_id
@@ -136,70 +211,111 @@ class Clusterer:
                 if alias not in known_aliases:
                     known_aliases[alias] = vuln_id
                     new_aliases[alias] = vuln_id
-            if vuln_id in self._new:
-                self._new[vuln_id].count += 1
-                self._new[vuln_id].aliases.update(f_aliases)
+            new = self._new.get(vuln_id)
+            if new is not None:
+                new.count += 1
+                new.aliases.update(f_aliases)
             else:
                 self._joined[vuln_id] += 1
-            self.placed.append(
-                Placed(
-                    finding_id=finding_id,
-                    source_ref=f.source_ref,
-                    vulnerability_id=vuln_id,
-                    level=level,
-                    reason=reason,
-                    possible_duplicate_of=possible,
+            self.findings += 1
+            self.vulnerabilities.setdefault(vuln_id, "")
+            if level == MergeLevel.NEW and possible is None:
+                self.new += 1
+            else:
+                self.new += level == MergeLevel.NEW
+                self.placed.append(
+                    Placed(
+                        finding_id=finding_id,
+                        source_ref=f.source_ref,
+                        vulnerability_id=vuln_id,
+                        level=level,
+                        reason=reason,
+                        possible_duplicate_of=possible,
+                    )
                 )
-            )
             rows.append(
-                self._finding_row(
-                    f,
-                    finding_id=finding_id,
-                    vuln_id=vuln_id,
-                    level=level,
-                    reason=reason,
-                    possible=possible,
-                    signature=signature,
-                    scope=scope,
-                    aliases=f_aliases,
+                (
+                    finding_id,
+                    vuln_id,
+                    f.source_ref[:300],
+                    (f.tool or None) and f.tool[:200],
+                    (f.rule_id or None) and f.rule_id[:300],
+                    title_of(f),
+                    (f.description or "")[:20_000],
+                    f.cwe_ids,
+                    tuple(sorted(f_aliases)),
+                    (f.severity or None) and f.severity[:40],
+                    f.cvss_vectors,
+                    (f.repository or None) and f.repository[:500],
+                    (f.path or None) and f.path[:1000],
+                    f.start_line,
+                    scope[:500],
+                    kept,
+                    level,
+                    reason[:500],
+                    possible,
                 )
             )
         self._insert_vulns()
-        if new_keys:
-            self.session.execute(
-                insert(_table(ExactKey)),
-                [{"key": k, "vulnerability_id": v} for k, v in new_keys.items()],
-            )
-        if new_aliases:
-            self.session.execute(
-                insert(_table(VulnAlias)),
-                [{"alias": a, "vulnerability_id": v} for a, v in new_aliases.items()],
-            )
-        self.session.execute(insert(_table(ReportedFinding)), rows)
+        tables = self._tables()
+        tables.keys.insert(list(new_keys.items()))
+        tables.aliases.insert(list(new_aliases.items()))
+        tables.findings.insert(rows)
+
+    def _signatures(
+        self,
+        prepared: prepare.Prepared,
+        known: tuple[dict[str, uuid.UUID], dict[str, uuid.UUID]],
+    ) -> list[bytes | None]:
+        """The stored signature of each finding that will reach the near level: one with a
+        scope and text whose keys and aliases were not seen before it (in the database or
+        earlier in the batch); None for the others. Those `prepare` computed are kept, the
+        missing ones computed here, together."""
+        seen_keys, seen_aliases = set(known[0]), set(known[1])
+        wanted = []
+        for position, (f_keys, f_aliases, scope) in enumerate(
+            zip(prepared.keys, prepared.aliases, prepared.scopes, strict=True)
+        ):
+            values = [key.value for key in f_keys]
+            placed = not seen_keys.isdisjoint(values) or not seen_aliases.isdisjoint(f_aliases)
+            seen_keys.update(values)
+            seen_aliases.update(f_aliases)
+            if not placed and scope:
+                wanted.append(position)
+        given = prepared.signatures
+        if given is None:
+            return prepare.signatures_for(prepared.findings, wanted)
+        missing = [position for position in wanted if given[position] is None]
+        if not missing:
+            return given
+        computed = prepare.signatures_for(prepared.findings, missing)
+        return [
+            mine if mine is not None else theirs
+            for mine, theirs in zip(computed, given, strict=True)
+        ]
 
     def _place(
         self,
         f: Finding,
         keys: list[fingerprint.ExactKey],
         ids: set[str],
-        known_keys: dict[str, uuid.UUID],
-        known_aliases: dict[str, uuid.UUID],
+        known: tuple[dict[str, uuid.UUID], dict[str, uuid.UUID]],
         *,
         scope: str,
-    ) -> tuple[uuid.UUID, MergeLevel, str, uuid.UUID | None, bytes | None]:
+        signature: near.Signature | None,
+    ) -> tuple[uuid.UUID, MergeLevel, str, uuid.UUID | None]:
+        known_keys, known_aliases = known
         for key in keys:
             vuln = known_keys.get(key.value)
             if vuln is not None:
-                return vuln, MergeLevel.EXACT, KEY_REASONS[key.kind], None, None
+                return vuln, MergeLevel.EXACT, KEY_REASONS[key.kind], None
         matched = sorted({known_aliases[a] for a in ids if a in known_aliases}, key=str)
         if matched:
             first = matched[0]
             shared = sorted(a for a in ids if known_aliases.get(a) == first)
             for other in matched[1:]:
                 self._alias_merges.append((first, other, f"share aliases through {f.source_ref}"))
-            return first, MergeLevel.ALIAS, f"same identifier {', '.join(shared)}", None, None
-        text = near.normalize_text(f.title, f.description, f.snippet)
-        signature = near.signature(text) if scope and text else None
+            return first, MergeLevel.ALIAS, f"same identifier {', '.join(shared)}", None
         possible: uuid.UUID | None = None
         origin = self._origin
         if signature is not None:
@@ -210,115 +326,114 @@ class Clusterer:
                 target = uuid.UUID(best.item_id)
                 if best.verdict == "duplicate":
                     reason = f"near duplicate: {best.similarity:.2f} similar text in {scope}"
-                    return target, MergeLevel.NEAR, reason, None, near.to_bytes(signature)
+                    return target, MergeLevel.NEAR, reason, None
                 possible = target
         vuln_id = self._new_vuln(f, scope)
         if signature is not None:
-            self.index.add(
-                str(vuln_id), scope, signature, ids=ids, line=f.start_line, origin=origin
-            )
-        sig_bytes = near.to_bytes(signature) if signature is not None else None
-        return vuln_id, MergeLevel.NEW, "first report", possible, sig_bytes
+            self.index.add(vuln_id.hex, scope, signature, ids=ids, line=f.start_line, origin=origin)
+        return vuln_id, MergeLevel.NEW, "first report", possible
 
-    def _finding_row(
-        self,
-        f: Finding,
-        *,
-        finding_id: uuid.UUID,
-        vuln_id: uuid.UUID,
-        level: MergeLevel,
-        reason: str,
-        possible: uuid.UUID | None,
-        signature: bytes | None,
-        scope: str,
-        aliases: set[str],
-    ) -> dict[str, Any]:
-        return {
-            "id": finding_id,
-            "submission_id": self.submission_id,
-            "org_id": self.org_id,
-            "vulnerability_id": vuln_id,
-            "tlp": self.tlp,
-            "source_ref": f.source_ref[:300],
-            "tool": (f.tool or None) and f.tool[:200],
-            "rule_id": (f.rule_id or None) and f.rule_id[:300],
-            "title": title_of(f),
-            "description": (f.description or "")[:20_000],
-            "cwe_ids": list(f.cwe_ids),
-            "aliases": sorted(aliases),
-            "severity": (f.severity or None) and f.severity[:40],
-            "cvss_vectors": list(f.cvss_vectors),
-            "repository": (f.repository or None) and f.repository[:500],
-            "path": (f.path or None) and f.path[:1000],
-            "start_line": f.start_line,
-            "scope": scope[:500],
-            "signature": signature,
-            "level": level,
-            "reason": reason[:500],
-            "possible_duplicate_of": possible,
-            "reproducer": False,
-            "created_at": self.now,
-        }
+    def _tables(self) -> _Tables:
+        if self._bulk is None:
+            connection = self.session.connection()
+            now = self.now
+            self._bulk = _Tables(
+                findings=BulkTable(
+                    connection,
+                    _table(ReportedFinding),
+                    constants={
+                        "submission_id": self.submission_id,
+                        "org_id": self.org_id,
+                        "tlp": self.tlp,
+                        "reproducer": False,
+                        "created_at": now,
+                    },
+                    varying=FINDING_COLUMNS,
+                    repeating=frozenset({"cwe_ids", "aliases", "cvss_vectors", "level"}),
+                ),
+                vulns=BulkTable(
+                    connection,
+                    _table(Vulnerability),
+                    constants={
+                        "status": VulnStatus.NEW,
+                        "reproducer_supplied": False,
+                        "reproducer_confirmed": False,
+                        "merged_into_id": None,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                    varying=VULN_COLUMNS + TRIAGE_COLUMNS,
+                    repeating=frozenset({"cwe_ids"}),
+                ),
+                keys=BulkTable(
+                    connection,
+                    _table(ExactKey),
+                    constants={},
+                    varying=("key", "vulnerability_id"),
+                ),
+                aliases=BulkTable(
+                    connection,
+                    _table(VulnAlias),
+                    constants={},
+                    varying=("alias", "vulnerability_id"),
+                ),
+            )
+        return self._bulk
 
     # -- lookups ----------------------------------------------------------------------
 
     def _lookup_keys(self, keys: set[str]) -> dict[str, uuid.UUID]:
         found: dict[str, uuid.UUID] = {}
         for chunk in _chunks(sorted(keys)):
-            stmt = select(ExactKey.key, ExactKey.vulnerability_id).where(ExactKey.key.in_(chunk))
-            found.update((k, v) for k, v in self.session.execute(stmt))
-        self._remember(found.values())
+            found.update(self.session.execute(_KEYS_IN, {"values": chunk}).all())
         return found
 
     def _lookup_aliases(self, ids: set[str]) -> dict[str, uuid.UUID]:
         found: dict[str, uuid.UUID] = {}
         for chunk in _chunks(sorted(ids)):
-            stmt = select(VulnAlias.alias, VulnAlias.vulnerability_id).where(
-                VulnAlias.alias.in_(chunk)
-            )
-            found.update((a, v) for a, v in self.session.execute(stmt))
-        self._remember(found.values())
+            found.update(self.session.execute(_ALIASES_IN, {"values": chunk}).all())
         return found
 
-    def _remember(self, vuln_ids: Iterable[uuid.UUID]) -> None:
-        missing = {v for v in vuln_ids if v not in self._public_ids}
+    def _resolve_public_ids(self) -> None:
+        """Look up the public ids of the earlier vulnerabilities findings joined, at once."""
+        missing = {vuln for vuln, public_id in self.vulnerabilities.items() if not public_id}
+        missing.update(
+            vuln
+            for p in self.placed
+            if (vuln := p.possible_duplicate_of) is not None
+            and not self.vulnerabilities.get(vuln)
+            and vuln not in self._other_public_ids
+        )
         for chunk in _chunks(sorted(missing, key=str)):
-            stmt = select(Vulnerability.id, Vulnerability.public_id).where(
-                Vulnerability.id.in_(chunk)
-            )
-            self._public_ids.update((v, p) for v, p in self.session.execute(stmt))
+            for vuln, public_id in self.session.execute(_PUBLIC_IDS_IN, {"values": chunk}):
+                if vuln in self.vulnerabilities:
+                    self.vulnerabilities[vuln] = public_id
+                else:
+                    self._other_public_ids[vuln] = public_id
 
     def _load_scopes(self, scopes: set[str]) -> None:
         """Bring the earlier first reports of these scopes into the near-duplicate index,
         once per scope, with one query per chunk of scopes."""
         new = sorted(scopes - self._loaded_scopes - {""})
         self._loaded_scopes.update(new)
+        num_perm = self.index.num_perm
         for chunk in _chunks(new):
-            stmt = select(
-                ReportedFinding.vulnerability_id,
-                ReportedFinding.scope,
-                ReportedFinding.signature,
-                ReportedFinding.aliases,
-                ReportedFinding.start_line,
-                ReportedFinding.submission_id,
-            ).where(
-                ReportedFinding.scope.in_(chunk),
-                ReportedFinding.level == MergeLevel.NEW,
-                ReportedFinding.signature.is_not(None),
-            )
-            rows = self.session.execute(stmt).all()
-            for vuln_id, scope, signature, ids, line, origin in rows:
-                if signature is None:  # excluded by the query; this tells the type checker
-                    continue
+            rows = self.session.execute(_SCOPES_IN, {"values": chunk}).all()
+            # Signatures made under another feature scheme cannot be compared: left out.
+            usable = [row for row in rows if near.is_current(row[2], num_perm)]
+            stored = [row[2] for row in usable if row[2] is not None]  # all: for the checker
+            matrix = near.from_bytes_many(stored, num_perm)
+            origins: dict[str, str] = {}
+            for (vuln_id, scope, _, ids, line, origin), sig in zip(usable, matrix, strict=True):
+                origin_hex = _hex(origin)
                 self.index.add(
-                    str(vuln_id),
+                    _hex(vuln_id),
                     scope,
-                    near.from_bytes(signature),
+                    sig,
                     ids=ids or (),
                     line=line,
-                    origin=str(origin),
+                    origin=origins.setdefault(origin_hex, origin_hex),
                 )
-            self._remember(row[0] for row in rows)
 
     # -- new vulnerabilities ----------------------------------------------------------
 
@@ -329,10 +444,10 @@ class Clusterer:
             public_id="",
             title=title_of(f),
             scope=scope,
-            cwe_ids=list(f.cwe_ids),
-            vectors=list(f.cvss_vectors),
+            cwe_ids=f.cwe_ids,
+            vectors=f.cvss_vectors,
         )
-        self._public_ids[vuln_id] = ""  # numbered when the batch is written
+        self.vulnerabilities[vuln_id] = ""  # numbered when the batch is written
         return vuln_id
 
     def _insert_vulns(self) -> None:
@@ -344,33 +459,24 @@ class Clusterer:
         numbers = allocate_ids(self.session, self.now.year, len(pending))
         for vuln, public_id in zip(pending, numbers, strict=True):
             vuln.public_id = public_id
-            self._public_ids[vuln.id] = public_id
+            self.vulnerabilities[vuln.id] = public_id
         # Triage depends only on the vectors and aliases: work it out once per distinct pair
         # (most new vulnerabilities of a scan have neither).
-        inputs = [(tuple(v.vectors), frozenset(v.aliases)) for v in pending]
+        inputs = [(v.vectors, frozenset(v.aliases)) for v in pending]
         distinct = list(dict.fromkeys(inputs))
         computed = triage_service.initial(
             self.session, [(list(vectors), set(aliases)) for vectors, aliases in distinct]
         )
-        by_input = dict(zip(distinct, computed, strict=True))
-        triage = [by_input[item] for item in inputs]
+        by_input = {
+            item: tuple(fields[name] for name in TRIAGE_COLUMNS)
+            for item, fields in zip(distinct, computed, strict=True)
+        }
         rows = [
-            {
-                "id": v.id,
-                "public_id": v.public_id,
-                "title": v.title,
-                "scope": v.scope[:500],
-                "status": VulnStatus.NEW,
-                "cwe_ids": v.cwe_ids,
-                # Its findings in this batch; those of later batches are added in `finish`.
-                "finding_count": v.count,
-                "created_at": self.now,
-                "updated_at": self.now,
-                **fields,
-            }
-            for v, fields in zip(pending, triage, strict=True)
+            # Its findings in this batch count; those of later batches are added in `finish`.
+            (v.id, v.public_id, v.title, v.scope[:500], v.cwe_ids, v.count, *by_input[item])
+            for v, item in zip(pending, inputs, strict=True)
         ]
-        self.session.execute(insert(_table(Vulnerability)), rows)
+        self._tables().vulns.insert(rows)
         for v in pending:
             del self._new[v.id]
 
@@ -378,6 +484,10 @@ class Clusterer:
 
     def finish(self) -> None:
         """Update counts, and merge vulnerabilities that turned out to share identifiers."""
+        # No finding is placed after this: the index, the largest thing an intake holds,
+        # is freed before the answer is built.
+        self.index.clear()
+        self._loaded_scopes.clear()
         counts = dict(self._joined)
         for v in self._new.values():
             counts[v.id] = counts.get(v.id, 0) + v.count
@@ -403,14 +513,58 @@ class Clusterer:
                 )
 
 
+# Lookups by many values at once, compiled once: each batch only expands the IN list.
+_VALUES: BindParameter[Any] = bindparam("values", expanding=True)
+_KEYS_IN = select(ExactKey.key, ExactKey.vulnerability_id).where(ExactKey.key.in_(_VALUES))
+_ALIASES_IN = select(VulnAlias.alias, VulnAlias.vulnerability_id).where(
+    VulnAlias.alias.in_(_VALUES)
+)
+_PUBLIC_IDS_IN = select(Vulnerability.id, Vulnerability.public_id).where(
+    Vulnerability.id.in_(_VALUES)
+)
+# The ids come back as the driver gives them (hex text on SQLite, UUIDs from psycopg) and
+# are used as the index's opaque item ids (`_hex`): building UUID objects for the tens of
+# thousands of rows a scope load returns cost more than the query.
+_SCOPES_IN = select(
+    type_coerce(ReportedFinding.vulnerability_id, String),
+    ReportedFinding.scope,
+    ReportedFinding.signature,
+    ReportedFinding.aliases,
+    ReportedFinding.start_line,
+    type_coerce(ReportedFinding.submission_id, String),
+).where(
+    ReportedFinding.scope.in_(_VALUES),
+    ReportedFinding.level == MergeLevel.NEW,
+    ReportedFinding.signature.is_not(None),
+)
+
+
+def _hex(value: object) -> str:
+    """A UUID as 32 hex digits, from a UUID or from SQLite's stored text."""
+    if isinstance(value, uuid.UUID):
+        return value.hex
+    text = str(value)
+    return text if len(text) == 32 else uuid.UUID(text).hex
+
+
+# The levels whose findings keep their signature: a near duplicate's shows what matched,
+# a first report's is what later findings of its scope are compared with.
+_SIGNED = frozenset({MergeLevel.NEW, MergeLevel.NEAR})
+
+
+def _decode_signatures(stored: list[bytes | None], num_perm: int) -> list[near.Signature | None]:
+    present = [position for position, data in enumerate(stored) if data is not None]
+    matrix = near.from_bytes_many([stored[p] or b"" for p in present], num_perm)
+    out: list[near.Signature | None] = [None] * len(stored)
+    for position, row in zip(present, matrix, strict=True):
+        out[position] = row
+    return out
+
+
 def _table(model: type[Any]) -> Table:
     # Core statements on the tables: executemany without the ORM's per-row bookkeeping
     # (the rows are complete dicts; nothing is loaded into the session).
     return cast(Table, model.__table__)
-
-
-def _aliases(f: Finding) -> set[str]:
-    return {a for a in (alias_rules.normalize_alias(x) for x in f.aliases) if a}
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:

@@ -191,7 +191,8 @@ class ReportedFinding(UUIDPrimaryKey, Base):
     repository: Mapped[str | None] = mapped_column(String(500))
     path: Mapped[str | None] = mapped_column(String(1000))
     start_line: Mapped[int | None] = mapped_column(Integer)
-    scope: Mapped[str] = mapped_column(String(500), default="")
+    # Indexed: intake loads the earlier first reports of each scope it meets.
+    scope: Mapped[str] = mapped_column(String(500), default="", index=True)
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)
     """The MinHash of the finding's text, for near-duplicate matching."""
     level: Mapped[MergeLevel] = mapped_column(value_enum(MergeLevel))

@@ -44,6 +44,9 @@ class Finding:
     start_line: int | None = None
     end_line: int | None = None
     snippet: str | None = None
+    # The line number of the snippet's first line, when the source says it (SARIF gives the
+    # snippet's region), so that the lines of the finding's own region can be found in it.
+    snippet_line: int | None = None
     fingerprints: Mapping[str, str] = field(default_factory=dict, hash=False)
     partial_fingerprints: Mapping[str, str] = field(default_factory=dict, hash=False)
     packages: tuple[Package, ...] = ()

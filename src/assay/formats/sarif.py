@@ -389,7 +389,7 @@ def normalize_result(result: dict[str, Any], ctx: _RunContext, source_ref: str) 
     if rule_id is None and rule is not None:
         rule_id = rule.id
     message = _message(result, rule, ctx)
-    path = start_line = end_line = snippet = None
+    path = start_line = end_line = snippet = snippet_line = None
     locations = _list(result.get("locations"))
     if locations:
         physical = _d(_d(locations[0]).get("physicalLocation"))
@@ -404,9 +404,13 @@ def normalize_result(result: dict[str, Any], ctx: _RunContext, source_ref: str) 
         end_line = _int(region.get("endLine"))
         if end_line is None:
             end_line = start_line
-        snippet = _text(region.get("snippet")) or _text(
-            _d(physical.get("contextRegion")).get("snippet")
-        )
+        snippet = _text(region.get("snippet"))
+        if snippet:
+            snippet_line = start_line
+        else:
+            context = _d(physical.get("contextRegion"))
+            snippet = _text(context.get("snippet"))
+            snippet_line = _int(context.get("startLine"))
     properties = _d(result.get("properties"))
     vectors = [*(rule.cvss if rule else ()), *_property_vectors(properties)]
     return Finding(
@@ -425,6 +429,7 @@ def normalize_result(result: dict[str, Any], ctx: _RunContext, source_ref: str) 
         start_line=start_line,
         end_line=end_line,
         snippet=snippet,
+        snippet_line=snippet_line if snippet else None,
         fingerprints=_string_map(result.get("fingerprints")),
         partial_fingerprints=_string_map(result.get("partialFingerprints")),
         kind=_s(result.get("kind")) or "fail",
@@ -791,6 +796,7 @@ class SarifStream(Iterator[Finding]):
         runs = [(context, count) for context, count in runs if count]
         if not runs:
             return
+        quick = _schemas.sarif_result_quick_check()
         checker = _schemas.sarif_result_checker()
         duplicates: list[tuple[dict[str, Any], str]] = []
         strict_dict = _strict_dict_type(duplicates)
@@ -821,11 +827,14 @@ class SarifStream(Iterator[Finding]):
                     here: list[str | int] = ["runs", run_index, "results", result_index]
                     if duplicates:
                         self._check_item_duplicates(duplicates, item, here)
-                    try:
-                        checker(item)
-                    except _schemas.FAST_SCHEMA_ERRORS:
-                        self._result_problem(item, here)
-                    yield normalize_result(item, context, pointer(here))
+                    if not quick(item):
+                        try:
+                            checker(item)
+                        except _schemas.FAST_SCHEMA_ERRORS:
+                            self._result_problem(item, here)
+                    # pointer(here), without escaping: the tokens are plain names and numbers.
+                    ref = f"/runs/{run_index}/results/{result_index}"
+                    yield normalize_result(item, context, ref)
                     remaining -= 1
                     result_index += 1
             except ijson.JSONError as exc:

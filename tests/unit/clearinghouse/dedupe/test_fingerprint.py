@@ -83,9 +83,11 @@ def test_line_number_gutters_never_change_the_computed_key(
     lines: list[list[str]], rnd: random.Random, start: int, gutter: str
 ) -> None:
     plain = render(lines, rnd)
-    numbered = "\n".join(
-        gutter.format(n=start + i) + line for i, line in enumerate(render(lines, rnd).split("\n"))
-    )
+    rendered = render(lines, rnd).split("\n")
+    # "12:=" or "12::" is not read as a gutter (normalize_code's rule: it could be code);
+    # a gutter with no space before such a line is ambiguous, so not generated.
+    assume(not (gutter.endswith(":") and any(line[:1] in (":", "=") for line in rendered)))
+    numbered = "\n".join(gutter.format(n=start + i) + line for i, line in enumerate(rendered))
     assert normalize_code(numbered) == normalize_code(plain)
     a = dataclasses.replace(BASE, snippet=plain)
     b = dataclasses.replace(BASE, snippet=numbered)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assay.clearinghouse.dedupe import near
 from assay.clearinghouse.dedupe.near import (
@@ -80,7 +83,8 @@ def test_shingles() -> None:
     assert shingles("b a b") == {b"a", b"b"}
     assert shingles("a b c", k=2) == {b"a b", b"b c"}
     assert shingles("a", k=3) == {b"a"}
-    assert shingles("a | get_user") == {b"a", b"get_user#0", b"get_user#1", b"get_user#2"}
+    weighted = {f"get_user#{copy}".encode() for copy in range(near.IDENT_WEIGHT)}
+    assert shingles("a | get_user") == {b"a", *weighted}
     assert shingles("") == set()
     with pytest.raises(ValueError, match="k must"):
         shingles("a", k=0)
@@ -131,9 +135,25 @@ def test_signatures_survive_storage() -> None:
     back = from_bytes(data)
     assert back.dtype == np.uint32 and np.array_equal(back, s)
     back[0] = 0  # a writable copy, not a view of the stored bytes
-    for bad in (b"", data[:-1], b"\x02" + data[1:], data[:5]):
+    # Another format version (signatures made with other features) is refused, as are
+    # bytes of the wrong length.
+    other_versions = [bytes((v,)) + data[1:] for v in (0, near.FORMAT_VERSION + 1)]
+    for bad in (b"", data[:-1], *other_versions, data[:5]):
         with pytest.raises(ValueError, match="not a signature"):
             from_bytes(bad)
+        assert not near.is_current(bad)
+    assert near.is_current(data) and not near.is_current(None)
+    assert not near.is_current(data, num_perm=64)
+
+
+def test_many_stored_signatures_decode_at_once() -> None:
+    sigs = [sig_of(report) for _, a, b in SAME for report in (a, b)]
+    matrix = near.from_bytes_many([to_bytes(s) for s in sigs])
+    assert matrix.shape == (len(sigs), DEFAULT_NUM_PERM) and matrix.dtype == np.uint32
+    assert all(np.array_equal(row, s) for row, s in zip(matrix, sigs, strict=True))
+    assert near.from_bytes_many([]).shape == (0, DEFAULT_NUM_PERM)
+    with pytest.raises(ValueError, match="not a signature"):
+        near.from_bytes_many([to_bytes(sigs[0]), b"\x00" + to_bytes(sigs[0])[1:]])
 
 
 # --- the report pairs ------------------------------------------------------------------------
@@ -329,3 +349,134 @@ def test_one_origin_never_duplicates_itself() -> None:
     assert index.query("scope", s, origin="submission-1")[0].verdict == "possible_duplicate"
     assert index.query("scope", s, origin="submission-2")[0].verdict == "duplicate"
     assert index.query("scope", s)[0].verdict == "duplicate"
+
+
+# --- the fast path intake takes ------------------------------------------------------------
+
+# Text like reports: words, names in every case style, code punctuation, numbers, CWE ids,
+# quotes and other scripts.
+REPORT_TEXT = st.lists(
+    st.sampled_from(
+        [
+            "SQL",
+            "injection",
+            "in",
+            "getUserById",
+            "user_id",
+            "`user_id`",
+            "os.path.join",
+            "CWE-89",
+            "cwe_79",
+            "0x7ffd5e8c",
+            "v1.2.3",
+            "42",
+            "the",
+            "a",
+            "Débordement",
+            "缓冲区",
+            "'quoted'",
+            "(x)",
+            "=",
+            ";",
+            "\n",
+            "  ",
+            "validates",
+            "validation",
+            "parse()",
+            'request.args.get("q")',
+            "MAX_SIZE",
+            "def",
+            "return",
+        ]
+    )
+    | st.text(max_size=8),
+    max_size=25,
+).map(" ".join)
+OPTIONAL_TEXT = st.none() | REPORT_TEXT
+
+
+@settings(max_examples=200, deadline=None)
+@given(OPTIONAL_TEXT, OPTIONAL_TEXT, OPTIONAL_TEXT)
+def test_feature_hashes_are_the_features_of_the_normalized_text(
+    title: str | None, description: str | None, code: str | None
+) -> None:
+    text = normalize_text(title, description, code)
+    features = near.feature_hashes(title, description, code)
+    assert features == set(near._feature_hashes(text, 1))
+    if features:
+        [sig] = near.minhash([features])
+        assert np.array_equal(sig, signature(text))
+
+
+def test_minhash_of_many_feature_sets_equals_one_by_one() -> None:
+    reports = [r for _, a, b in SAME + DIFFERENT for r in (a, b)] * 30
+    sets = [near.feature_hashes(*r) for r in reports]
+    for sig, report in zip(near.minhash(sets), reports, strict=True):
+        assert np.array_equal(sig, sig_of(report))
+    assert near.minhash([]) == []
+    with pytest.raises(ValueError, match="empty"):
+        near.minhash([{1}, set()])
+
+
+SNIPPET = "def handler(request):\n    name = request.args['q']\n    run(name)\n    return ok\n"
+
+
+def test_near_code_is_the_region_within_its_context() -> None:
+    located = Finding(
+        source_format="sarif",
+        source_ref="x",
+        snippet=SNIPPET,
+        snippet_line=10,
+        start_line=12,
+        end_line=12,
+    )
+    assert near.near_code(located) == "    run(name)"
+    assert near.near_code(replace(located, end_line=13)) == "    run(name)\n    return ok"
+    # Without the snippet's position, or with a region outside it, the snippet counts whole.
+    for unknown in (
+        replace(located, snippet_line=None),
+        replace(located, start_line=None),
+        replace(located, start_line=9),
+        replace(located, start_line=30, end_line=30),
+        replace(located, end_line=11),
+    ):
+        assert near.near_code(unknown) == SNIPPET
+    assert near.near_code(replace(located, snippet=None)) is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    # Lines of code: no line breaks inside, not empty (a trailing empty line is no line).
+    st.lists(st.text(st.characters(exclude_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"),
+                     min_size=1), min_size=1, max_size=8),
+    st.integers(1, 10_000),
+    st.data(),
+)  # fmt: skip
+def test_near_code_shifts_with_its_context(
+    lines: list[str], first_line: int, data: st.DataObject
+) -> None:
+    # The same flagged line shown with other context, or at other line numbers, gives the
+    # same code: what a second reporter's snippet of the same bug differs in.
+    flagged = data.draw(st.integers(0, len(lines) - 1))
+    f = Finding(
+        source_format="sarif",
+        source_ref="x",
+        snippet="\n".join(lines),
+        snippet_line=first_line,
+        start_line=first_line + flagged,
+    )
+    shifted = replace(
+        f,
+        snippet="\n".join(["context above", *lines, "context below"]),
+        snippet_line=first_line + 40,
+        start_line=first_line + 41 + flagged,
+    )
+    assert near.near_code(f) == lines[flagged] == near.near_code(shifted)
+
+
+def test_an_index_can_be_cleared() -> None:
+    rng = np.random.default_rng(8)
+    index = NearIndex()
+    index.add("a", "scope", random_sig(rng))
+    index.clear()
+    assert len(index) == 0 and index.scopes() == []
