@@ -151,7 +151,7 @@ def test_the_embedded_worker_runs_and_cancels_jobs(fresh_database_url: str, tmp_
     runtime = Runtime.build(settings, db=db)
     worker = EmbeddedWorker(runtime)
     try:
-        with db.transaction() as session:
+        with db.transaction(write=True) as session:
             admin = actor_for(identity.instance_admin(session))
             verify = service.enqueue_job(
                 session,
@@ -175,7 +175,7 @@ def test_the_embedded_worker_runs_and_cancels_jobs(fresh_database_url: str, tmp_
         assert checked.result["ok"] is True
 
         _wait_for("the slow job runs", lambda: _job(db, slow.id).progress_done > 0, 15, [])
-        with db.transaction() as session:
+        with db.transaction(write=True) as session:
             service.cancel_job(session, actor=admin, clock=runtime.clock, job_id=slow.id)
         _wait_for("the cancel lands", lambda: _job(db, slow.id).status in FINISHED, 15, [])
         cancelled = _job(db, slow.id)
