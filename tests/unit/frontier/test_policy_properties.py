@@ -167,7 +167,7 @@ def test_generated_trees_use_every_kind() -> None:
     seen_ops: set[Op] = set()
     seen_kinds: set[str] = set()
 
-    @settings(max_examples=40)
+    @settings(max_examples=200, derandomize=True, database=None)
     @given(st.recursive(leaves(), _composites, max_leaves=12))
     def collect(rule: Rule) -> None:
         stack = [rule]
