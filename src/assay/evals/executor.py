@@ -3,9 +3,9 @@
 Each task of the run is one ``eval_async`` call (or ``eval_retry_async`` of its earlier
 log), with the run's id and the task's position in the log's metadata, so that a later
 attempt knows which logs are finished, which to retry and which tasks have not started.
-Logs are written to the run's folder under the data dir with a sample buffer of one, so a
-killed worker loses at most the samples in flight; when the run ends, every log goes to the
-blob store and its scores into the database.
+Logs are written to the run's folder under the data dir with a small sample buffer
+(``LOG_BUFFER``); when the run ends, every log goes to the blob store and its scores into
+the database.
 
 Inspect reaches the model as ``openai-api/gateway/<model>`` at the gateway's base URL, with
 a gateway token issued for the run's agency and window, passed in the environment (never
@@ -31,7 +31,7 @@ from typing import Any
 
 from inspect_ai import eval_async, eval_retry_async
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from assay.core.audit import record_event
 from assay.core.jobs.context import JobCancelled, JobContext, LeaseLost
@@ -41,7 +41,7 @@ from assay.evals.models import ACTIVE_STATES, EvalMetric, EvalRun, EvalTaskResul
 from assay.evals.schemas import UPLOAD_PREFIX, RunOptions
 from assay.frontier import windows
 from assay.frontier.gateway import access
-from assay.frontier.models import ReviewWindow, WindowState
+from assay.frontier.models import FrontierModel, ReviewWindow, WindowState
 from assay.identity.models import User
 from assay.identity.service import actor_for
 
@@ -52,6 +52,13 @@ SERVICE = "gateway"
 API_KEY_VAR = "GATEWAY_API_KEY"
 RUN_KEY = progress.RUN_KEY
 INDEX_KEY = "assay_task_index"
+
+LOG_BUFFER = 10
+"""Samples Inspect buffers before it rewrites the ``.eval`` log. Each rewrite copies the
+whole file, so a buffer of one costs milliseconds a sample as the log grows
+(docs/benchmarks.md). A killed worker loses none of the buffered samples on the same host:
+``eval_retry`` recovers them from Inspect's sample buffer database; a resume on another host
+redoes at most this many."""
 
 # Inspect allows one eval_async at a time per process; runs in other worker threads wait.
 _EVAL_LOCK = threading.Lock()
@@ -198,7 +205,7 @@ class Executor:
             sandbox=options.sandbox,
             log_dir=str(self.log_dir),
             log_format="eval",
-            log_buffer=1,
+            log_buffer=LOG_BUFFER,
             metadata={RUN_KEY: str(plan.run_id), INDEX_KEY: index},
             fail_on_error=False,
         )
@@ -208,7 +215,7 @@ class Executor:
             existing.location,
             log_dir=str(self.log_dir),
             log_format="eval",
-            log_buffer=1,
+            log_buffer=LOG_BUFFER,
             max_connections=plan.options.max_connections,
             fail_on_error=False,
         )
@@ -251,10 +258,28 @@ class Executor:
                 .where(EvalRun.id == self.run_id)
                 .values(samples_done=tally.done, samples_total=tally.total or None)
             )
-            run = session.get(EvalRun, self.run_id)
-            window = session.get(ReviewWindow, run.window_id) if run is not None else None
-            if window is not None and not windows.is_open(window, clock.now()):
-                return Stop.WINDOW_CLOSED
+            # Only the times the window's state depends on, not the window's object graph.
+            row = session.execute(
+                select(
+                    ReviewWindow.opens_at,
+                    ReviewWindow.agreed_close_at,
+                    ReviewWindow.closed_early_at,
+                    ReviewWindow.final_close_at,
+                    FrontierModel.planned_release_at,
+                )
+                .join(FrontierModel, FrontierModel.id == ReviewWindow.model_id)
+                .join(EvalRun, EvalRun.window_id == ReviewWindow.id)
+                .where(EvalRun.id == self.run_id)
+            ).one_or_none()
+        if row is None:
+            return Stop.WINDOW_CLOSED
+        ends = [row.agreed_close_at, row.planned_release_at]
+        if row.closed_early_at is not None:
+            ends.append(row.closed_early_at)
+        end = row.final_close_at or min(ends)
+        now = clock.now()
+        if not row.opens_at <= now < end:
+            return Stop.WINDOW_CLOSED
         return None
 
     # -- the end -------------------------------------------------------------------------
