@@ -16,7 +16,7 @@ times, in turn:
 - ``bare via gateway``: the same call to the gateway's ``/gateway/v1`` with a gateway
   token: what the gateway alone adds;
 - ``assay``: ``runs.start_run`` then ``run_job`` (the job a worker would run), from the
-  enqueue to the run's finished row: the gateway plus the executor (a sample buffer of one,
+  enqueue to the run's finished row: the gateway plus the executor (its log buffer, ``LOG_BUFFER``,
   the progress checkpoint every ``ASSAY_EVAL_POLL_SECONDS``, the log into the blob store and
   its scores into the database).
 
