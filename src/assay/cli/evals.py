@@ -97,7 +97,13 @@ def evals_run(
         list[str] | None, typer.Option("-T", "--task-arg", help="Task argument KEY=VALUE.")
     ] = None,
     task_file: Annotated[
-        Path | None, typer.Option(help="A Python file of Inspect tasks, uploaded with the run.")
+        Path | None,
+        typer.Option(
+            help="A Python file of Inspect tasks, uploaded with the run.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
     ] = None,
     wait: Annotated[bool, typer.Option(help="Run it here and print the finished run.")] = False,
     as_json: JsonOpt = False,

@@ -35,7 +35,7 @@ from sqlalchemy import delete, select, update
 
 from assay.core.audit import record_event
 from assay.core.jobs.context import JobCancelled, JobContext, LeaseLost
-from assay.evals import logs, progress
+from assay.evals import logs, progress, runs
 from assay.evals.events import EvalEvent
 from assay.evals.models import ACTIVE_STATES, EvalMetric, EvalRun, EvalTaskResult, RunState
 from assay.evals.schemas import UPLOAD_PREFIX, RunOptions
@@ -122,7 +122,7 @@ class Executor:
                 return None
             window = run.window
             if windows.state_of(window, clock.now()) != WindowState.OPEN:
-                _stop_at_close(session, run, clock=self.ctx.clock)
+                runs.mark_stopped_before_start(session, run, clock=clock)
                 return None
             user = session.get(User, run.created_by)
             if user is None:
@@ -404,17 +404,3 @@ def _inspect_environment(token: str) -> Any:
             os.environ.pop(API_KEY_VAR, None)
         else:
             os.environ[API_KEY_VAR] = saved
-
-
-def _stop_at_close(session: Any, run: EvalRun, *, clock: Any) -> None:
-    run.state = RunState.STOPPED_AT_WINDOW_CLOSE
-    run.finished_at = clock.now()
-    record_event(
-        session,
-        clock=clock,
-        actor=None,
-        action=EvalEvent.RUN_STOPPED_AT_WINDOW_CLOSE,
-        object_type="eval_run",
-        object_id=run.id,
-        details={"before_start": True},
-    )

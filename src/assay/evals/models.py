@@ -78,8 +78,8 @@ class EvalRun(UUIDPrimaryKey, Base):
     @property
     def party_org_ids(self) -> frozenset[uuid.UUID]:
         """Who else sees it: the developer whose model it tested, and the other agencies
-        only when the agreement shares findings between agencies. A baseline is shared with
-        every party of nothing: agencies see baselines through ``EVAL_BASELINE_READ``."""
+        only when the agreement shares findings between agencies. A baseline imported from
+        logs has no window and no parties; agencies see it through ``BASELINE_READ``."""
         if self.window is None:
             return frozenset()
         orgs = {self.window.org_id}

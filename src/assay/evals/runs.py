@@ -184,7 +184,7 @@ def list_baselines(session: Session, *, actor: Actor) -> list[EvalRun]:
     for run in rows:
         try:
             authorize(actor, Permission.BASELINE_READ, run)
-        except (NotFound, Conflict):
+        except NotFound:
             continue
         visible.append(run)
     return visible
@@ -270,6 +270,21 @@ def mark_baseline(
     return run
 
 
+def mark_stopped_before_start(session: Session, run: EvalRun, *, clock: Clock) -> None:
+    """A run whose window closed before any worker started it: stopped, and audited."""
+    run.state = RunState.STOPPED_AT_WINDOW_CLOSE
+    run.finished_at = clock.now()
+    record_event(
+        session,
+        clock=clock,
+        actor=None,
+        action=EvalEvent.RUN_STOPPED_AT_WINDOW_CLOSE,
+        object_type="eval_run",
+        object_id=run.id,
+        details={"before_start": True},
+    )
+
+
 def stop_queued_at_window_close(session: Session, *, clock: Clock) -> int:
     """Mark queued runs of windows that have closed as stopped, and cancel their jobs: a run
     no worker reached before the close must not wait in the queue for ever. Running runs
@@ -286,21 +301,11 @@ def stop_queued_at_window_close(session: Session, *, clock: Clock) -> int:
             WindowState.SCHEDULED,
         ):
             continue
-        run.state = RunState.STOPPED_AT_WINDOW_CLOSE
-        run.finished_at = now
+        mark_stopped_before_start(session, run, clock=clock)
         if run.job_id is not None:
             job = session.get(Job, run.job_id)
             if job is not None and job.finished_at is None:
                 job.cancel_requested = True
-        record_event(
-            session,
-            clock=clock,
-            actor=None,
-            action=EvalEvent.RUN_STOPPED_AT_WINDOW_CLOSE,
-            object_type="eval_run",
-            object_id=run.id,
-            details={"before_start": True},
-        )
         stopped += 1
     return stopped
 

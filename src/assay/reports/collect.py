@@ -89,7 +89,7 @@ def build_report(
     visible_findings = findings.list_findings(
         session, actor=actor, limit=FINDINGS_PAGE, offset=0, window_id=window.id
     ).items
-    baselines = [r for r in runs.list_baselines(session, actor=actor) if r.id != window.id]
+    baselines = runs.list_baselines(session, actor=actor)
     org_ids = {p.org_id for p in agreement.parties} | {model.org_id}
     org_ids |= {r.org_id for r in [*visible_runs, *baselines]}
     org_ids |= {f.org_id for f in visible_findings}
